@@ -1,0 +1,120 @@
+"""The one settings object: flags override environment, which overrides the config file.
+
+Environment variables use the ``VERBATIM_`` prefix (``VERBATIM_INDEX_DIR``, ``VERBATIM_MODEL``,
+``VERBATIM_TOP_K``, ...); the Telegram ones keep their customary names
+(``TELEGRAM_BOT_TOKEN``, ``TELEGRAM_API_BASE_URL``). A ``.env`` file in the working directory
+is read too. The config file is TOML, named by ``--config`` or ``VERBATIM_CONFIG``
+(default ``verbatim.toml`` if present).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from embeddings import DEFAULT_MODEL
+from retrieval.config import EngineSettings, IndexType, Retriever
+
+DEFAULT_INDEX_DIR = Path(".verbatim/index")
+DEFAULT_CORPUS = Path("seeds")
+DEFAULT_CONFIG_FILE = Path("verbatim.toml")
+DEFAULT_API_BASE_URL = "https://api.telegram.org/bot"
+
+
+#: Comma-separated ids in the environment (``"1,2"``), a list in the config file.
+IdSet = Annotated[frozenset[int], NoDecode]
+
+
+def _config_file() -> Path:
+    return Path(os.environ.get("VERBATIM_CONFIG", str(DEFAULT_CONFIG_FILE)))
+
+
+class Settings(BaseSettings):
+    """Everything configurable about Verbatim, validated once at start-up."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="VERBATIM_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        populate_by_name=True,
+    )
+
+    # engine
+    index_dir: Path = DEFAULT_INDEX_DIR
+    corpus: Path = DEFAULT_CORPUS
+    model: str = DEFAULT_MODEL
+    top_k: int = Field(3, ge=1, le=20)
+    retriever: Retriever = "hybrid"
+    min_relevance: float = 0.5
+    index_type: IndexType = "flat"
+    passage_sentences: int = Field(6, ge=1, le=50)
+    batch_size: int = Field(64, ge=1, le=4096)
+
+    # telegram
+    telegram_bot_token: SecretStr | None = Field(
+        None, validation_alias=AliasChoices("TELEGRAM_BOT_TOKEN", "VERBATIM_TELEGRAM_BOT_TOKEN")
+    )
+    telegram_api_base_url: str = Field(
+        DEFAULT_API_BASE_URL,
+        validation_alias=AliasChoices("TELEGRAM_API_BASE_URL", "VERBATIM_TELEGRAM_API_BASE_URL"),
+    )
+    allowed_user_ids: IdSet = frozenset()
+    allowed_chat_ids: IdSet = frozenset()
+    admin_user_ids: IdSet = frozenset()
+    rate_limit_per_minute: int = Field(20, ge=1, description="questions per user per minute")
+    webhook_url: str | None = None
+    webhook_listen: str = "0.0.0.0"
+    webhook_port: int = Field(8443, ge=1, le=65535)
+    webhook_secret_token: SecretStr | None = None
+    feedback_db: Path = Path(".verbatim/feedback.sqlite3")
+    state_ttl_seconds: int = Field(24 * 3600, ge=60)
+
+    @field_validator("allowed_user_ids", "allowed_chat_ids", "admin_user_ids", mode="before")
+    @classmethod
+    def _split_ids(cls, value: Any) -> Any:
+        """Accept ``"1,2, 3"`` from the environment as well as lists."""
+        if isinstance(value, str):
+            return frozenset(int(part) for part in value.replace(";", ",").split(",") if part.strip())
+        if isinstance(value, int):
+            return frozenset({value})
+        return value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml = TomlConfigSettingsSource(settings_cls, toml_file=_config_file())
+        return (init_settings, env_settings, dotenv_settings, toml, file_secret_settings)
+
+    def engine(self) -> EngineSettings:
+        """The part of the settings the retrieval layer needs."""
+        return EngineSettings(
+            model=self.model,
+            top_k=self.top_k,
+            retriever=self.retriever,
+            min_relevance=self.min_relevance,
+            index_type=self.index_type,
+            passage_sentences=self.passage_sentences,
+            batch_size=self.batch_size,
+        )
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build the settings; ``overrides`` (from flags) win, ``None`` values are ignored."""
+    return Settings(**{key: value for key, value in overrides.items() if value is not None})

@@ -1,0 +1,8 @@
+"""Text to vectors: a thin, lazily loaded wrapper over sentence-transformers.
+
+Knows nothing of articles, indexes or Telegram.
+"""
+
+from embeddings.encoder import DEFAULT_MODEL, Encoder, EncoderError, ModelIdentity
+
+__all__ = ["DEFAULT_MODEL", "Encoder", "EncoderError", "ModelIdentity"]

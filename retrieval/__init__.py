@@ -1,0 +1,1 @@
+"""The corpus, the index on disk, search, choosing quotes, and the evaluation harness."""

@@ -1,0 +1,32 @@
+"""Engine settings: what shapes the index and the answers. Plain data, validated by pydantic.
+
+The faces build one of these from the single settings object (flags, environment, config file).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from embeddings import DEFAULT_MODEL
+
+Retriever = Literal["dense", "lexical", "rrf", "hybrid"]
+IndexType = Literal["flat", "hnsw"]
+
+
+class EngineSettings(BaseModel):
+    """Everything the index builder and the answering function need to know."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    model: str = Field(DEFAULT_MODEL, description="sentence-transformers model name or path")
+    top_k: int = Field(3, ge=1, le=20, description="quotes in an answer")
+    retriever: Retriever = "hybrid"
+    min_relevance: float = Field(
+        0.5, description="decline when the best quote's relevance is below this"
+    )
+    index_type: IndexType = Field("flat", description="flat is exact; hnsw is approximate")
+    passage_sentences: int = Field(6, ge=1, le=50, description="most sentences in a passage")
+    batch_size: int = Field(64, ge=1, le=4096)
+    progress: bool = True

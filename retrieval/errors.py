@@ -1,0 +1,33 @@
+"""Domain errors. Each message says what was wrong and what to do about it."""
+
+from __future__ import annotations
+
+
+class VerbatimError(Exception):
+    """Base of every error a face may show to a person (never with a traceback)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class CorpusError(VerbatimError):
+    """The corpus path is missing or holds nothing that can be indexed."""
+
+
+class IndexMissingError(VerbatimError):
+    """No index at the directory given."""
+
+
+class IndexMismatchError(VerbatimError):
+    """The index was built with another model, schema or settings."""
+
+
+class IndexCorruptError(VerbatimError):
+    """The index files are unreadable or inconsistent."""
+
+
+def rebuild_hint(index_dir: str, corpus: str | None = None) -> str:
+    """The command that (re)builds an index, for error messages."""
+    corpus_arg = corpus if corpus else "PATH/TO/ARTICLES"
+    return f"verbatim index {corpus_arg} --index {index_dir} --rebuild"

@@ -1,0 +1,142 @@
+"""Typed contracts shared by the corpus, the index, the answering function and the faces.
+
+Every model is frozen: values cross layers and threads and are never mutated.
+Offsets are character offsets into a document's stored ``text`` (Python ``str`` indices).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+
+class Frozen(BaseModel):
+    """Base for the immutable contracts."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Span(Frozen):
+    """A half-open character range ``[start, end)`` of a document's stored text."""
+
+    start: int
+    end: int
+
+
+class Document(Frozen):
+    """One article as stored: quotes are cut from ``text`` and never from anything else.
+
+    ``indexable`` lists the spans of ``text`` that survived cleaning (boilerplate dropped);
+    only they are segmented and indexed, but ``text`` itself is never altered.
+    """
+
+    id: str
+    text: str
+    title: str | None = None
+    date: str | None = None
+    url: str | None = None
+    indexable: tuple[Span, ...] = ()
+
+
+class Sentence(Frozen):
+    """A sentence of a document: ``text == document.text[start:end]``."""
+
+    doc_id: str
+    ordinal: int
+    start: int
+    end: int
+    passage: int
+    text: str
+
+
+class Passage(Frozen):
+    """Adjacent sentences of one paragraph grouped for context: sentences ``first..last``."""
+
+    doc_id: str
+    ordinal: int
+    start: int
+    end: int
+    first_sentence: int
+    last_sentence: int
+
+
+class Source(Frozen):
+    """The citation of a document: what a reader needs to find the article again."""
+
+    id: str
+    title: str | None = None
+    date: str | None = None
+    url: str | None = None
+
+
+class Extract(Frozen):
+    """Verbatim text of one document: ``text == document.text[start:end]``.
+
+    ``first_sentence``/``last_sentence`` give its position as sentence ordinals.
+    """
+
+    text: str
+    start: int
+    end: int
+    source: Source
+    first_sentence: int
+    last_sentence: int
+
+
+class Quote(Extract):
+    """An extract chosen to answer a question, with its score and any agreeing articles.
+
+    ``also_in`` holds extracts from other documents that say the same thing; they are shown
+    as agreement instead of being repeated as separate quotes.
+    """
+
+    score: float
+    also_in: tuple[Extract, ...] = ()
+
+
+AnswerStatus = Literal["answered", "not_found", "invalid_question"]
+
+
+class Answer(Frozen):
+    """What the answering function returns, rendered as-is by the CLI, the bot and the harness.
+
+    ``answered`` is true when ``quotes`` is non-empty. A decline (``not_found``) names the
+    closest topics the corpus does cover; ``invalid_question`` carries a ``message`` that says
+    what was wrong with the question. ``relevance`` is the best candidate's calibrated relevance
+    (kept on a decline too, so the harness can trade thresholds). ``has_more`` tells a face
+    whether asking again with a larger ``offset`` yields further quotes.
+    """
+
+    question: str
+    status: AnswerStatus
+    quotes: tuple[Quote, ...] = ()
+    closest_topics: tuple[str, ...] = ()
+    message: str | None = None
+    relevance: float = 0.0
+    offset: int = 0
+    has_more: bool = False
+
+    @property
+    def answered(self) -> bool:
+        return self.status == "answered"
+
+
+class DocumentInfo(Frozen):
+    """What is indexed about one document, for ``verbatim sources`` and ``/sources``."""
+
+    source: Source
+    sentences: int
+    chars: int
+
+
+class IndexInfo(Frozen):
+    """What an index is made of, for ``/about`` and the manifest summary."""
+
+    model_name: str
+    dimension: int
+    documents: int
+    sentences: int
+    passages: int
+    built_at: str
+    index_type: str
