@@ -79,6 +79,12 @@ class Settings(BaseSettings):
     webhook_secret_token: SecretStr | None = None
     feedback_db: Path = Path(".verbatim/feedback.sqlite3")
     state_ttl_seconds: int = Field(24 * 3600, ge=60)
+    telegram_timeout_seconds: float = Field(
+        10.0, gt=0, le=300, description="connect/read/write timeout of each Bot API call"
+    )
+    heartbeat_file: Path | None = Field(
+        None, description="touched every 30 s while the bot runs (for a container health check)"
+    )
 
     @field_validator("allowed_user_ids", "allowed_chat_ids", "admin_user_ids", mode="before")
     @classmethod

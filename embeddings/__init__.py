@@ -3,6 +3,12 @@
 Knows nothing of articles, indexes or Telegram.
 """
 
-from embeddings.encoder import DEFAULT_MODEL, Encoder, EncoderError, ModelIdentity
+from embeddings.encoder import (
+    DEFAULT_MODEL,
+    Encoder,
+    EncoderError,
+    ModelIdentity,
+    model_fingerprint,
+)
 
-__all__ = ["DEFAULT_MODEL", "Encoder", "EncoderError", "ModelIdentity"]
+__all__ = ["DEFAULT_MODEL", "Encoder", "EncoderError", "ModelIdentity", "model_fingerprint"]

@@ -82,6 +82,11 @@ def weights_fingerprint(model_dir: str) -> str:
     return digest.hexdigest()[:16]
 
 
+def model_fingerprint(name: str) -> str:
+    """The weights fingerprint of model ``name`` without loading it (no torch import)."""
+    return weights_fingerprint(resolve_model_path(name))
+
+
 class Encoder:
     """Encodes texts into L2-normalized float32 vectors with a sentence-transformers model."""
 

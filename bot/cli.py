@@ -1,0 +1,208 @@
+"""The ``verbatim`` command line: index, ask, chat, sources, eval, serve, feedback, run.
+
+Every command builds the one settings object (flags over environment over config file) and
+calls the engine; errors a person can fix are printed as one clear message (exit code 2).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from bot.settings import Settings, load_settings
+from retrieval.errors import VerbatimError
+
+EXIT_OK = 0
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+Command = Callable[[argparse.Namespace, Settings], int]
+
+
+def _engine(settings: Settings) -> Any:
+    from retrieval.engine import Engine
+
+    return Engine.open(settings.index_dir, settings.engine())
+
+
+def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
+    from retrieval.indexer import build_index
+
+    corpus = Path(args.path) if args.path else settings.corpus
+    engine_settings = settings.engine().model_copy(update={"progress": not args.quiet})
+    say = (lambda _m: None) if args.quiet else (lambda m: print(m, file=sys.stderr))
+    report = build_index(corpus, settings.index_dir, engine_settings, rebuild=args.rebuild, log=say)
+    changes = (
+        f"{len(report.added)} added, {len(report.updated)} updated, "
+        f"{len(report.removed)} removed, {report.unchanged} unchanged"
+    )
+    state = "written" if report.wrote else "already up to date"
+    print(
+        f"Index {state} at {report.index_dir}: {report.documents} documents, "
+        f"{report.sentences} sentences, {report.passages} passages ({changes}; "
+        f"{len(report.skipped)} files skipped) in {report.seconds:.1f}s"
+    )
+    return EXIT_OK
+
+
+def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.render_text import render_answer, render_json
+
+    answer = _engine(settings).answer(
+        args.question, top_k=args.k, offset=args.offset, retriever=args.retriever
+    )
+    print(render_json(answer) if args.json else render_answer(answer))
+    return EXIT_OK
+
+
+def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.chat import chat
+
+    return chat(_engine(settings), sys.stdin, sys.stdout)
+
+
+def cmd_sources(args: argparse.Namespace, settings: Settings) -> int:
+    import json
+
+    from bot.render_text import render_sources
+
+    items = _engine(settings).sources()
+    if args.json:
+        print(json.dumps([i.model_dump(mode="json") for i in items], ensure_ascii=False, indent=2))
+    else:
+        print(render_sources(items))
+    return EXIT_OK
+
+
+def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
+    """What ``make run`` does: make sure an index exists, then the bot or the terminal chat."""
+    from retrieval.indexer import build_index
+    from retrieval.manifest import MANIFEST_FILE
+
+    if not (settings.index_dir / MANIFEST_FILE).exists():
+        print(f"Indexing {settings.corpus} into {settings.index_dir} (first run)…", file=sys.stderr)
+        report = build_index(settings.corpus, settings.index_dir, settings.engine(),
+                             log=lambda m: print(m, file=sys.stderr))
+        print(f"Indexed {report.documents} documents, {report.sentences} sentences.",
+              file=sys.stderr)
+    if settings.telegram_bot_token is not None:
+        from bot import serve_cmd
+
+        return serve_cmd.run(args, settings)
+    print("No TELEGRAM_BOT_TOKEN set: starting the terminal chat.", file=sys.stderr)
+    return cmd_chat(args, settings)
+
+
+def _optional_commands() -> list[Any]:
+    """The modules contributing subcommands (``add_parser``/``run``)."""
+    import importlib
+
+    modules = []
+    for name in ("bot.eval_cmd", "bot.serve_cmd", "bot.feedback_cmd"):
+        try:
+            modules.append(importlib.import_module(name))
+        except ImportError:  # pragma: no cover - while the faces are being written
+            continue
+    return modules
+
+
+_COMMON_FLAGS: list[tuple[tuple[str, ...], dict[str, Any]]] = [
+    (("--index",), {"dest": "index_dir", "metavar": "DIR",
+                    "help": "index directory (default: VERBATIM_INDEX_DIR or .verbatim/index)"}),
+    (("--config",), {"metavar": "FILE", "help": "TOML config file (default verbatim.toml)"}),
+    (("--model",), {"help": "sentence-transformers model name or path"}),
+    (("-v", "--verbose"), {"action": "store_true", "help": "log details to stderr"}),
+]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    for flags, kwargs in _COMMON_FLAGS:
+        common.add_argument(*flags, **kwargs)
+
+    parser = argparse.ArgumentParser(
+        prog="verbatim",
+        description="Answer questions about articles with verbatim, cited quotes.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("index", parents=[common], help="index a folder or file of articles")
+    p.add_argument("path", nargs="?", help="folder or file (.txt .md .html .jsonl); default seeds/")
+    p.add_argument("--rebuild", action="store_true", help="ignore the existing index, start over")
+    p.add_argument("--index-type", choices=["flat", "hnsw"], help="flat (exact) or hnsw (approximate)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress output")
+    p.set_defaults(func=cmd_index)
+
+    p = sub.add_parser("ask", parents=[common], help="answer one question")
+    p.add_argument("question")
+    p.add_argument("-k", type=int, dest="k", metavar="N", help="number of quotes (default 3)")
+    p.add_argument("--offset", type=int, default=0, help="skip the first N quotes (for 'more')")
+    p.add_argument("--retriever", choices=["dense", "lexical", "rrf", "hybrid"])
+    p.add_argument("--json", action="store_true", help="print the typed result as JSON")
+    p.set_defaults(func=cmd_ask)
+
+    p = sub.add_parser("chat", parents=[common], help="interactive chat in the terminal")
+    p.set_defaults(func=cmd_chat)
+
+    p = sub.add_parser("sources", parents=[common], help="list the indexed articles")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_sources)
+
+    p = sub.add_parser("run", parents=[common], help="index seeds if needed, then bot or chat")
+    p.set_defaults(func=cmd_run)
+
+    for module in _optional_commands():
+        before = set(sub.choices)
+        module.add_parser(sub)
+        for name in set(sub.choices) - before:
+            _add_common(sub.choices[name])
+    return parser
+
+
+def _add_common(parser: argparse.ArgumentParser) -> None:
+    """Give a contributed subcommand the common flags it does not define itself."""
+    taken = {opt for action in parser._actions for opt in action.option_strings}
+    for flags, kwargs in _COMMON_FLAGS:
+        if not taken.intersection(flags):
+            parser.add_argument(*flags, **kwargs)
+
+
+def _settings_from(args: argparse.Namespace) -> Settings:
+    if getattr(args, "config", None):
+        os.environ["VERBATIM_CONFIG"] = args.config
+    return load_settings(
+        index_dir=getattr(args, "index_dir", None),
+        model=getattr(args, "model", None),
+        top_k=getattr(args, "k", None),
+        index_type=getattr(args, "index_type", None),
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        settings = _settings_from(args)
+        return int(args.func(args, settings))
+    except VerbatimError as exc:
+        print(f"verbatim: {exc.message}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("\nverbatim: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except ValueError as exc:  # pydantic validation of flags/env/config
+        print(f"verbatim: invalid settings: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

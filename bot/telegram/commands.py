@@ -1,0 +1,74 @@
+"""Command handlers: /start, /help, /about, /sources and the admins' /reindex."""
+
+from __future__ import annotations
+
+import asyncio
+
+from telegram import Update
+from telegram.constants import ChatType
+from telegram.ext import ContextTypes
+
+from bot.telegram import render
+from bot.telegram.replies import send_chunks
+from bot.telegram.services import services
+from retrieval.errors import VerbatimError
+
+EXAMPLE_QUESTIONS = 3
+
+Context = ContextTypes.DEFAULT_TYPE
+
+
+async def on_start(update: Update, context: Context) -> None:
+    assert update.effective_message and update.effective_chat
+    examples = await asyncio.to_thread(
+        services(context).engine.example_questions, EXAMPLE_QUESTIONS
+    )
+    private = update.effective_chat.type == ChatType.PRIVATE
+    await send_chunks(
+        update.effective_message,
+        [render.start_text(context.bot.username, examples)],
+        markup=render.examples_keyboard(examples) if private else None,
+        quote=not private,
+    )
+
+
+async def on_help(update: Update, context: Context) -> None:
+    assert update.effective_message
+    await send_chunks(update.effective_message, [render.help_text(context.bot.username)])
+
+
+async def on_about(update: Update, context: Context) -> None:
+    assert update.effective_message
+    info = await asyncio.to_thread(services(context).engine.info)
+    await send_chunks(update.effective_message, [render.about_text(info)])
+
+
+async def on_sources(update: Update, context: Context) -> None:
+    assert update.effective_message
+    docs = await asyncio.to_thread(services(context).engine.sources)
+    page, markup = render.sources_page(docs, 0)
+    await send_chunks(update.effective_message, [page], markup=markup)
+
+
+async def on_reindex(update: Update, context: Context) -> None:
+    """Rebuild the index from the corpus and swap the engine, without a restart (admins only)."""
+    svc, message = services(context), update.effective_message
+    assert message is not None
+    if not svc.access.is_admin(update.effective_user.id if update.effective_user else None):
+        await send_chunks(message, [render.fixed(render.NOT_ADMIN)])
+        return
+    if svc.reindex_lock.locked():
+        await send_chunks(message, [render.fixed(render.REINDEX_BUSY)])
+        return
+    async with svc.reindex_lock:
+        started = render.REINDEX_STARTED.format(corpus=svc.settings.corpus)
+        await send_chunks(message, [render.fixed(started)])
+        try:
+            engine = await asyncio.to_thread(svc.rebuild)
+        except VerbatimError as exc:
+            failed = render.REINDEX_FAILED.format(message=exc.message)
+            await send_chunks(message, [render.fixed(failed)])
+            return
+        svc.engine = engine
+        info = await asyncio.to_thread(engine.info)
+    await send_chunks(message, [render.reindexed_text(info)])

@@ -1,0 +1,94 @@
+"""The access gate run before every handler, and the global error handler."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+
+from telegram import InlineQueryResultsButton, Update
+from telegram.constants import ChatType
+from telegram.error import TelegramError
+from telegram.ext import ApplicationHandlerStop, ContextTypes
+
+from bot.telegram import render
+from bot.telegram.parse import addressed_to_bot
+from bot.telegram.services import services
+
+log = logging.getLogger(__name__)
+
+REFUSED_START_PARAMETER = "private"
+
+Context = ContextTypes.DEFAULT_TYPE
+
+
+async def gate(update: object, context: Context) -> None:
+    """Let allowed users through; refuse the others politely, once, and stop there.
+
+    In groups only messages addressed to the bot get the refusal; other chatter is ignored.
+    """
+    if not isinstance(update, Update):
+        return
+    user, chat = update.effective_user, update.effective_chat
+    if services(context).access.allows(user.id if user else None, chat.id if chat else None):
+        return
+    log.info(
+        "refused update %s from user %s in chat %s",
+        update.update_id,
+        user.id if user else None,
+        chat.id if chat else None,
+    )
+    with contextlib.suppress(TelegramError):
+        await _refuse(update, context)
+    raise ApplicationHandlerStop
+
+
+async def _refuse(update: Update, context: Context) -> None:
+    if update.callback_query is not None:
+        await update.callback_query.answer(render.REFUSED, show_alert=True)
+    elif update.inline_query is not None:
+        button = InlineQueryResultsButton(
+            text=render.REFUSED, start_parameter=REFUSED_START_PARAMETER
+        )
+        await update.inline_query.answer([], cache_time=0, is_personal=True, button=button)
+    elif update.message is not None and addressed_to_bot(
+        update.message, context.bot.username, context.bot.id
+    ):
+        await update.message.reply_text(render.REFUSED, parse_mode=None)
+
+
+def describe(update: object) -> str:
+    """Where an update came from, for logs (ids only, never the text)."""
+    if not isinstance(update, Update):
+        return repr(type(update).__name__)
+    chat = update.effective_chat
+    kind = next(
+        (
+            name
+            for name in (
+                "message",
+                "callback_query",
+                "inline_query",
+                "edited_message",
+                "channel_post",
+            )
+            if getattr(update, name, None) is not None
+        ),
+        "update",
+    )
+    where = f" in {chat.type} chat {chat.id}" if chat else ""
+    return f"update {update.update_id} ({kind}{where})"
+
+
+async def on_error(update: object, context: Context) -> None:
+    """Log the details; tell the user something short and honest, if there is a user."""
+    log.error("error while handling %s", describe(update), exc_info=context.error)
+    if not isinstance(update, Update):
+        return
+    with contextlib.suppress(TelegramError):
+        if update.callback_query is not None:
+            await update.callback_query.answer(render.ERROR)
+        elif update.message is not None and (
+            update.message.chat.type == ChatType.PRIVATE
+            or addressed_to_bot(update.message, context.bot.username, context.bot.id)
+        ):
+            await update.message.reply_text(render.ERROR, parse_mode=None)

@@ -1,0 +1,135 @@
+"""Message and inline handlers, and ``register`` wiring every handler into the application.
+
+Handlers are a few lines: parse, call the engine off the event loop, render, send.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from telegram import InlineQueryResultsButton, Update
+from telegram.constants import InlineQueryLimit
+from telegram.ext import (
+    Application,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    InlineQueryHandler,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
+
+from bot.telegram import buttons, commands, render
+from bot.telegram.callbacks import PATTERNS, Action
+from bot.telegram.guards import gate, on_error
+from bot.telegram.parse import command_question, group_question, private_question
+from bot.telegram.replies import answer_question, send_chunks
+from bot.telegram.services import services
+from bot.telegram.state import new_id
+
+GATE_GROUP = -1
+MIN_INLINE_QUERY_CHARS = 3
+INLINE_RESULTS = 5
+INLINE_CACHE_SECONDS = 300
+INLINE_START_PARAMETER = "inline"
+
+Context = ContextTypes.DEFAULT_TYPE
+
+_NEW_MESSAGE = filters.UpdateType.MESSAGE  # edits and channel posts are left alone
+PRIVATE_TEXT = filters.ChatType.PRIVATE & _NEW_MESSAGE & filters.TEXT & ~filters.COMMAND
+GROUP_TEXT = filters.ChatType.GROUPS & _NEW_MESSAGE & filters.TEXT & ~filters.COMMAND
+PRIVATE_NON_TEXT = filters.ChatType.PRIVATE & _NEW_MESSAGE & ~filters.TEXT & filters.ATTACHMENT
+PRIVATE_UNKNOWN_COMMAND = filters.ChatType.PRIVATE & _NEW_MESSAGE & filters.COMMAND
+
+
+async def on_private_text(update: Update, context: Context) -> None:
+    assert update.effective_message
+    await answer_question(update, context, private_question(update.effective_message))
+
+
+async def on_group_text(update: Update, context: Context) -> None:
+    """Answer a group message only when it mentions the bot or replies to it."""
+    message = update.effective_message
+    assert message is not None
+    question = group_question(message, context.bot.username, context.bot.id)
+    if question is None:
+        return
+    if not question:
+        hint = render.EMPTY_MENTION.format(bot=context.bot.username)
+        await send_chunks(message, [render.fixed(hint)])
+        return
+    await answer_question(update, context, question)
+
+
+async def on_ask(update: Update, context: Context) -> None:
+    message = update.effective_message
+    assert message is not None
+    question = command_question(message)
+    if not question:
+        await send_chunks(message, [render.fixed(render.ASK_USAGE)])
+        return
+    await answer_question(update, context, question)
+
+
+async def on_non_text(update: Update, context: Context) -> None:
+    assert update.effective_message
+    await send_chunks(update.effective_message, [render.fixed(render.NON_TEXT)])
+
+
+async def on_unknown_command(update: Update, context: Context) -> None:
+    assert update.effective_message
+    await send_chunks(update.effective_message, [render.fixed(render.UNKNOWN_COMMAND)])
+
+
+async def on_inline_query(update: Update, context: Context) -> None:
+    """``@bot question`` in any chat: the top quotes, each inserting itself with its citation."""
+    svc, query = services(context), update.inline_query
+    assert query is not None
+    question = query.query.strip()[: InlineQueryLimit.MAX_QUERY_LENGTH]
+    if len(question) < MIN_INLINE_QUERY_CHARS:
+        await query.answer(
+            [], cache_time=INLINE_CACHE_SECONDS, button=_inline_button(render.INLINE_HINT)
+        )
+        return
+    if not await svc.inline_limiter.try_acquire(query.from_user.id):
+        await query.answer(
+            [], cache_time=0, is_personal=True, button=_inline_button(render.RATE_LIMITED)
+        )
+        return
+    answer = await asyncio.to_thread(svc.engine.answer, question, top_k=INLINE_RESULTS)
+    results = render.inline_results(answer, new_id())
+    button = None if results else _inline_button(render.INLINE_NOT_FOUND)
+    await query.answer(results, cache_time=INLINE_CACHE_SECONDS, button=button)
+
+
+def _inline_button(text: str) -> InlineQueryResultsButton:
+    return InlineQueryResultsButton(text=text, start_parameter=INLINE_START_PARAMETER)
+
+
+def register(app: Application) -> None:
+    """Add the access gate, every handler and the error handler to ``app``."""
+    app.add_handler(TypeHandler(Update, gate), group=GATE_GROUP)
+    for name, callback in (
+        ("start", commands.on_start),
+        ("help", commands.on_help),
+        ("about", commands.on_about),
+        ("sources", commands.on_sources),
+        ("reindex", commands.on_reindex),
+        ("ask", on_ask),
+    ):
+        app.add_handler(CommandHandler(name, callback, filters=_NEW_MESSAGE))
+    app.add_handler(MessageHandler(PRIVATE_UNKNOWN_COMMAND, on_unknown_command))
+    app.add_handler(MessageHandler(PRIVATE_TEXT, on_private_text))
+    app.add_handler(MessageHandler(GROUP_TEXT, on_group_text))
+    app.add_handler(MessageHandler(PRIVATE_NON_TEXT, on_non_text))
+    for action, callback in (
+        (Action.MORE, buttons.on_more),
+        (Action.CONTEXT, buttons.on_context),
+        (Action.FEEDBACK, buttons.on_feedback),
+        (Action.SOURCES_PAGE, buttons.on_sources_page),
+    ):
+        app.add_handler(CallbackQueryHandler(callback, pattern=PATTERNS[action]))
+    app.add_handler(CallbackQueryHandler(buttons.on_stale))
+    app.add_handler(InlineQueryHandler(on_inline_query))
+    app.add_error_handler(on_error)

@@ -1,0 +1,80 @@
+"""What the handlers share: the engine, button state, feedback store, access rules and limits.
+
+One ``Services`` lives in ``application.bot_data``; handlers reach it with ``services(context)``.
+The engine reference is swapped whole by /reindex, so a handler reads it once per update.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bot.settings import Settings
+from bot.telegram.access import AccessPolicy, UserRateLimiter
+from bot.telegram.feedback import FeedbackStore
+from bot.telegram.state import AnswerState, StateStore
+from retrieval.engine import Engine
+
+SERVICES_KEY = "verbatim"
+#: Inline queries arrive as the user types, so they get a larger budget than questions.
+INLINE_BUDGET_FACTOR = 5
+
+
+@dataclass
+class Services:
+    """The bot's shared, long-lived parts."""
+
+    settings: Settings
+    engine: Engine
+    index_dir: Path
+    states: StateStore[AnswerState]
+    feedback: FeedbackStore
+    access: AccessPolicy
+    limiter: UserRateLimiter
+    inline_limiter: UserRateLimiter
+    reindex_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    @classmethod
+    def create(
+        cls, settings: Settings, engine: Engine, *, index_dir: Path | None = None
+    ) -> Services:
+        """Everything the handlers need, from the settings and an opened engine."""
+        return cls(
+            settings=settings,
+            engine=engine,
+            index_dir=index_dir or settings.index_dir,
+            states=StateStore(settings.state_ttl_seconds),
+            feedback=FeedbackStore(settings.feedback_db),
+            access=AccessPolicy(
+                allowed_user_ids=settings.allowed_user_ids,
+                allowed_chat_ids=settings.allowed_chat_ids,
+                admin_user_ids=settings.admin_user_ids,
+            ),
+            limiter=UserRateLimiter(settings.rate_limit_per_minute),
+            inline_limiter=UserRateLimiter(settings.rate_limit_per_minute * INLINE_BUDGET_FACTOR),
+        )
+
+    def rebuild(self) -> Engine:
+        """Re-read the corpus into the index and open it (blocking: run it in a thread).
+
+        The loaded model is reused. Raises VerbatimError when the corpus or index is unusable;
+        the engine in use is left as it was.
+        """
+        from retrieval.indexer import build_index
+
+        engine_settings = self.settings.engine().model_copy(update={"progress": False})
+        encoder = self.engine.index.encoder
+        build_index(self.settings.corpus, self.index_dir, engine_settings, encoder=encoder)
+        return Engine.open(self.index_dir, engine_settings, encoder=encoder)
+
+    def close(self) -> None:
+        self.feedback.close()
+
+
+def services(context: Any) -> Services:
+    """The ``Services`` of the application handling ``context``."""
+    found = context.bot_data[SERVICES_KEY]
+    assert isinstance(found, Services)
+    return found

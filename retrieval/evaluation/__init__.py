@@ -1,0 +1,10 @@
+"""The evaluation harness: question sets replayed through ``Engine.answer``, scored and reported.
+
+Modules: ``questions`` and ``squad`` (loaders), ``runner`` (replay and timing), ``metrics``,
+``tradeoff`` (decline threshold), ``report`` (JSON and per-question files, comparison) and
+``table`` (terminal tables).
+"""
+
+from retrieval.evaluation.questions import Question, QuestionSet, QuestionSetError, load_questions
+
+__all__ = ["Question", "QuestionSet", "QuestionSetError", "load_questions"]

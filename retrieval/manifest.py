@@ -1,0 +1,120 @@
+"""The manifest: what an index directory holds, written last and atomically.
+
+``manifest.json`` names the generation folder holding the current files; a build writes a new
+generation and then replaces the manifest in one ``os.replace``, so a crash at any point leaves
+the previous index whole.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from retrieval.errors import IndexCorruptError, IndexMismatchError, IndexMissingError, rebuild_hint
+
+SCHEMA_VERSION = 1
+#: Bumped whenever cleaning or segmentation changes what gets indexed.
+CHUNKING_VERSION = 1
+MANIFEST_FILE = "manifest.json"
+SENTENCES_FAISS = "sentences.faiss"
+PASSAGES_FAISS = "passages.faiss"
+
+
+class ModelInfo(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    dimension: int
+    fingerprint: str
+
+
+class Chunking(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    version: int = CHUNKING_VERSION
+    passage_sentences: int
+
+
+class Counts(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    documents: int
+    sentences: int
+    passages: int
+
+
+class Manifest(BaseModel):
+    """Self-description of an index: loading refuses a mismatch with the settings."""
+
+    model_config = ConfigDict(frozen=True)
+
+    schema_version: int
+    generation: str
+    model: ModelInfo
+    chunking: Chunking
+    index_type: str
+    counts: Counts
+    built_at: str
+    corpus: str | None = None
+
+
+def read(index_dir: Path) -> Manifest:
+    """Read and validate the manifest of ``index_dir``; errors name the rebuild command."""
+    path = index_dir / MANIFEST_FILE
+    if not index_dir.exists() or (index_dir.is_dir() and not any(index_dir.iterdir())):
+        msg = (
+            f"No index at {index_dir}. Build one with: verbatim index PATH/TO/ARTICLES "
+            f"--index {index_dir}"
+        )
+        raise IndexMissingError(msg)
+    if not path.is_file():
+        msg = (
+            f"{index_dir} is not a Verbatim index (no {MANIFEST_FILE}). Rebuild it with: "
+            f"{rebuild_hint(str(index_dir))}"
+        )
+        raise IndexMismatchError(msg)
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        msg = f"The index manifest {path} is unreadable ({exc}). Rebuild with: " + rebuild_hint(
+            str(index_dir)
+        )
+        raise IndexCorruptError(msg) from exc
+    version = raw.get("schema_version") if isinstance(raw, dict) else None
+    if version != SCHEMA_VERSION:
+        msg = (
+            f"The index at {index_dir} has schema version {version!r}; this Verbatim reads "
+            f"version {SCHEMA_VERSION}. Rebuild it with: "
+            f"{rebuild_hint(str(index_dir), raw.get('corpus') if isinstance(raw, dict) else None)}"
+        )
+        raise IndexMismatchError(msg)
+    try:
+        return Manifest.model_validate(raw)
+    except ValidationError as exc:
+        msg = f"The index manifest {path} is damaged. Rebuild with: " + rebuild_hint(
+            str(index_dir), raw.get("corpus")
+        )
+        raise IndexCorruptError(msg) from exc
+
+
+def write(index_dir: Path, manifest: Manifest) -> None:
+    """Replace the manifest atomically (write, fsync, rename, fsync the folder)."""
+    tmp = index_dir / f".{MANIFEST_FILE}.tmp"
+    with tmp.open("w", encoding="utf-8") as handle:
+        handle.write(manifest.model_dump_json(indent=2))
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, index_dir / MANIFEST_FILE)
+    fsync_dir(index_dir)
+
+
+def fsync_dir(path: Path) -> None:
+    """Make a rename inside ``path`` durable."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -1,0 +1,321 @@
+"""Read a corpus folder (or one file) into Documents, skipping what cannot be read.
+
+Formats: ``.txt``, ``.md``/``.markdown`` (stored as written), ``.html``/``.htm`` (the main
+text that trafilatura extracts is what is stored and quoted) and ``.jsonl`` (one article a
+line: ``id``, ``text``, optional ``title``, ``date``, ``url``). Files must be UTF-8 (a BOM is
+dropped); encodings are never guessed. Newlines are normalised to ``\\n`` before storing,
+since every offset refers to the stored text; nothing else is changed.
+
+Nothing here raises for one bad file: each is reported as a ``SkippedFile`` with the reason
+in plain words. That includes files of other types (``photo.jpg``), so a person can see that
+they were not read. Hidden files and folders (``.git``, ``.DS_Store``) are ignored silently.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from retrieval.cleaning import clean
+from retrieval.dates import parse_date
+from retrieval.errors import CorpusError
+from retrieval.types import Document
+
+#: Files larger than this are skipped (a news article is a few kilobytes).
+MAX_FILE_BYTES = 50 * 1024 * 1024
+#: A JSONL file holds many articles, so it may be larger; each line is one article.
+MAX_JSONL_BYTES = 1024 * 1024 * 1024
+TEXT_SUFFIXES = frozenset({".txt", ".md", ".markdown"})
+HTML_SUFFIXES = frozenset({".html", ".htm"})
+JSONL_SUFFIXES = frozenset({".jsonl"})
+SUPPORTED_SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES | JSONL_SUFFIXES
+_OPTIONAL_FIELDS = ("title", "date", "url")
+_HTML_DATE_SEARCH = {"extensive_search": False, "original_date": True}
+
+
+@dataclass(frozen=True)
+class SkippedFile:
+    """A file (or ``file:line`` of a JSONL file) that was not read, and why."""
+
+    path: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class ReadResult:
+    """The documents read, in path order, and everything skipped."""
+
+    documents: list[Document] = field(default_factory=list)
+    skipped: list[SkippedFile] = field(default_factory=list)
+
+
+class _Skip(Exception):
+    """One file or line cannot be read; the message says why."""
+
+
+def read_corpus(path: Path) -> ReadResult:
+    """Read every supported file under ``path`` (a folder, searched recursively, or one file).
+
+    Document ids are paths relative to ``path`` with ``/`` separators (a single file's id is
+    its name); a JSONL article's id is its ``id`` field. Raises ``CorpusError`` when ``path``
+    does not exist or yields no document at all.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise CorpusError(f"The corpus path {path} does not exist. Give a folder of articles.")
+    result = ReadResult()
+    first_seen: dict[str, str] = {}
+    files = [(path, path.name)]
+    if path.is_dir():
+        files = list(_walk(path, path, result.skipped, set()))
+    for file, rel in files:
+        for item in _read_file(file, rel, result.skipped):
+            if item.id in first_seen:
+                where = first_seen[item.id]
+                result.skipped.append(
+                    SkippedFile(rel, f"duplicate document id {item.id!r} (first read from {where})")
+                )
+                continue
+            first_seen[item.id] = rel
+            result.documents.append(item)
+    if not result.documents:
+        raise CorpusError(_nothing_read(path, result.skipped))
+    return result
+
+
+def content_hash(document: Document) -> str:
+    """SHA-256 (hex) of everything that shapes how a document is indexed and cited.
+
+    Covers id, text, title, date, url and the indexable spans, so a change to any of them (a
+    cleaning rule included) makes the document be indexed again.
+    """
+    digest = hashlib.sha256()
+    spans = ",".join(f"{s.start}-{s.end}" for s in document.indexable)
+    for part in (document.id, document.text, document.title, document.date, document.url, spans):
+        encoded = (part or "").encode("utf-8", "surrogatepass")
+        digest.update(len(encoded).to_bytes(8, "big"))
+        digest.update(encoded)
+    return digest.hexdigest()
+
+
+def _walk(
+    folder: Path, root: Path, skipped: list[SkippedFile], visited: set[Path]
+) -> Iterator[tuple[Path, str]]:
+    """Files under ``folder`` in sorted order, with their ids; hidden entries ignored."""
+    real = folder.resolve()
+    if real in visited:  # a symlink loop
+        return
+    visited.add(real)
+    rel_folder = folder.relative_to(root).as_posix()
+    try:
+        entries = sorted(folder.iterdir(), key=lambda p: p.name)
+    except OSError as exc:
+        skipped.append(SkippedFile(rel_folder + "/", f"folder cannot be read ({_why(exc)})"))
+        return
+    for entry in entries:
+        if entry.name.startswith("."):
+            continue
+        rel = entry.relative_to(root).as_posix()
+        if entry.is_dir():
+            yield from _walk(entry, root, skipped, visited)
+        elif entry.suffix.lower() in SUPPORTED_SUFFIXES or not entry.exists():
+            yield entry, rel
+        else:
+            kinds = ", ".join(sorted(SUPPORTED_SUFFIXES))
+            skipped.append(SkippedFile(rel, f"not a supported file type (reads {kinds})"))
+
+
+def _read_file(file: Path, rel: str, skipped: list[SkippedFile]) -> list[Document]:
+    suffix = file.suffix.lower()
+    try:
+        if suffix not in SUPPORTED_SUFFIXES:
+            kinds = ", ".join(sorted(SUPPORTED_SUFFIXES))
+            raise _Skip(f"not a supported file type (reads {kinds})")
+        if suffix in JSONL_SUFFIXES:
+            return _read_jsonl(file, rel, skipped)
+        text = _decode(_read_bytes(file, MAX_FILE_BYTES))
+        if suffix in HTML_SUFFIXES:
+            return [_html_document(rel, text)]
+        return [_text_document(rel, text)]
+    except _Skip as skip:
+        skipped.append(SkippedFile(rel, str(skip)))
+        return []
+
+
+def _read_bytes(file: Path, limit: int) -> bytes:
+    try:
+        size = file.stat().st_size
+        if not file.is_file():
+            raise _Skip("not a regular file")
+        if size > limit:
+            raise _Skip(f"too large ({size / 1e6:.1f} MB; the limit is {limit / 1e6:.0f} MB)")
+        with file.open("rb") as handle:
+            return handle.read()
+    except OSError as exc:
+        raise _Skip(f"cannot be read ({_why(exc)})") from exc
+
+
+def _why(exc: OSError) -> str:
+    if isinstance(exc, FileNotFoundError):
+        return "it does not exist: a broken link?"
+    if isinstance(exc, PermissionError):
+        return "permission denied"
+    return exc.strerror or type(exc).__name__
+
+
+def _decode(data: bytes) -> str:
+    """UTF-8 text with ``\\n`` newlines; a clear reason when it is not text."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise _Skip("is UTF-16, not UTF-8: save it as UTF-8")
+    if b"\x00" in data:
+        raise _Skip("looks binary (it contains NUL bytes), not a text file")
+    data = data.removeprefix(b"\xef\xbb\xbf")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise _Skip(
+            f"is not UTF-8: byte 0x{data[exc.start]:02X} at line {line}, column {column} "
+            f"(byte {exc.start} of the file) cannot be decoded; save the file as UTF-8"
+        ) from None
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if not text.strip():
+        raise _Skip("is empty" if not text else "holds only whitespace")
+    return text
+
+
+def _document(
+    doc_id: str,
+    text: str,
+    *,
+    title: str | None = None,
+    date: str | None = None,
+    url: str | None = None,
+) -> Document:
+    """A Document with its cleaning applied; given metadata wins over what cleaning finds.
+
+    A date that cannot be read is kept as written: it still tells a reader something.
+    """
+    for name, value in (("id", doc_id), ("text", text), ("title", title), ("url", url)):
+        if value and not _encodable(value):
+            # JSON escapes such as "\ud800" decode to text that no UTF-8 store can hold.
+            raise _Skip(f'"{name}" holds an unpaired surrogate escape, which is not valid Unicode')
+    cleaned = clean(text)
+    if not cleaned.indexable:
+        raise _Skip("holds no article text once boilerplate is removed")
+    return Document(
+        id=doc_id,
+        text=text,
+        title=title or cleaned.title,
+        date=(parse_date(date) or date.strip()) if date and date.strip() else cleaned.date,
+        url=url or None,
+        indexable=cleaned.indexable,
+    )
+
+
+def _encodable(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _text_document(rel: str, text: str) -> Document:
+    return _document(rel, text)
+
+
+def _html_document(rel: str, html: str) -> Document:
+    import trafilatura  # imported on use: it is slow to import and only HTML needs it
+
+    try:
+        extracted = trafilatura.bare_extraction(
+            html,
+            with_metadata=True,
+            include_comments=False,
+            include_tables=True,
+            # Only dates the page states; an extensive search guesses from "Copyright 2019".
+            date_extraction_params=_HTML_DATE_SEARCH,
+        )
+    except Exception as exc:  # trafilatura raises many kinds on malformed markup
+        raise _Skip(f"the HTML could not be parsed ({type(exc).__name__})") from None
+    text = getattr(extracted, "text", None) if extracted is not None else None
+    if not text or not text.strip():
+        raise _Skip("no article text found in the HTML")
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return _document(
+        rel,
+        text,
+        title=getattr(extracted, "title", None),
+        date=getattr(extracted, "date", None),
+        url=getattr(extracted, "url", None),
+    )
+
+
+def _read_jsonl(file: Path, rel: str, skipped: list[SkippedFile]) -> list[Document]:
+    """One Document per good line; each bad line is skipped as ``file:line`` with the reason."""
+    data = _read_bytes(file, MAX_JSONL_BYTES)
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise _Skip("is UTF-16, not UTF-8: save it as UTF-8")
+    documents: list[Document] = []
+    ids: dict[str, int] = {}
+    for number, raw in enumerate(data.removeprefix(b"\xef\xbb\xbf").split(b"\n"), start=1):
+        if not raw.strip():
+            continue
+        try:
+            document = _jsonl_document(raw)
+            if document.id in ids:
+                raise _Skip(f"duplicate id {document.id!r} (first on line {ids[document.id]})")
+        except _Skip as skip:
+            skipped.append(SkippedFile(f"{rel}:{number}", str(skip)))
+            continue
+        ids[document.id] = number
+        documents.append(document)
+    if not documents and not any(s.path.startswith(f"{rel}:") for s in skipped):
+        raise _Skip("is empty")
+    return documents
+
+
+def _jsonl_document(raw: bytes) -> Document:
+    try:
+        record = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise _Skip(
+            f"is not UTF-8 (byte 0x{raw[exc.start]:02X} at column {exc.start + 1})"
+        ) from None
+    except json.JSONDecodeError as exc:
+        raise _Skip(f"is not valid JSON ({exc.msg} at column {exc.colno})") from None
+    if not isinstance(record, dict):
+        raise _Skip(f"is not a JSON object but {type(record).__name__}")
+    doc_id, text = record.get("id"), record.get("text")
+    if isinstance(doc_id, int) and not isinstance(doc_id, bool):
+        doc_id = str(doc_id)
+    if not isinstance(doc_id, str) or not doc_id.strip():
+        raise _Skip('has no "id" (a non-empty string or an integer)')
+    if not isinstance(text, str):
+        raise _Skip('has no "text" string')
+    values: dict[str, str | None] = {}
+    for name in _OPTIONAL_FIELDS:
+        value = record.get(name)
+        if value is not None and not isinstance(value, str):
+            raise _Skip(f'"{name}" must be a string, not {type(value).__name__}')
+        values[name] = value.strip() if value and value.strip() else None
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if not text.strip():
+        raise _Skip('"text" is empty')
+    return _document(
+        doc_id.strip(), text, title=values["title"], date=values["date"], url=values["url"]
+    )
+
+
+def _nothing_read(path: Path, skipped: list[SkippedFile]) -> str:
+    kinds = ", ".join(sorted(SUPPORTED_SUFFIXES))
+    if not skipped:
+        return f"No articles found in {path}: it holds no {kinds} files."
+    shown = "; ".join(f"{s.path}: {s.reason}" for s in skipped[:5])
+    more = f" (and {len(skipped) - 5} more)" if len(skipped) > 5 else ""
+    return f"No article in {path} could be read. Skipped {shown}{more}."

@@ -1,0 +1,48 @@
+"""Fixtures shared across the test packages: the real model and a real index of ``seeds/``.
+
+The expensive ones are session-scoped: the model loads once and the seeds index is built once,
+in a temporary folder, per test run.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from embeddings import Encoder
+from retrieval.config import EngineSettings
+from retrieval.engine import Engine
+from retrieval.indexer import build_index
+
+REPO = Path(__file__).resolve().parents[1]
+SEEDS_DIR = REPO / "seeds"
+TEST_DATA = REPO / "tests" / "data"
+
+
+@pytest.fixture(scope="session")
+def engine_settings() -> EngineSettings:
+    """Default engine settings without progress bars."""
+    return EngineSettings(progress=False)
+
+
+@pytest.fixture(scope="session")
+def encoder(engine_settings: EngineSettings) -> Encoder:
+    """The real default model, loaded once per run."""
+    return Encoder(engine_settings.model, batch_size=engine_settings.batch_size)
+
+
+@pytest.fixture(scope="session")
+def seeds_index(
+    tmp_path_factory: pytest.TempPathFactory, engine_settings: EngineSettings, encoder: Encoder
+) -> Path:
+    """A real index of ``seeds/`` in a temporary folder (treat it as read-only)."""
+    index_dir = tmp_path_factory.mktemp("seeds-index")
+    build_index(SEEDS_DIR, index_dir, engine_settings, encoder=encoder)
+    return index_dir
+
+
+@pytest.fixture(scope="session")
+def seeds_engine(seeds_index: Path, engine_settings: EngineSettings, encoder: Encoder) -> Engine:
+    """The engine over ``seeds_index``, as the faces open it."""
+    return Engine.open(seeds_index, engine_settings, encoder=encoder)
