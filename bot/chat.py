@@ -13,9 +13,7 @@ from bot.render_text import render_answer, render_sources
 from retrieval.engine import Engine
 
 PROMPT = "> "
-HELP = (
-    "Ask a question about the articles. Commands: /more (next quotes), /sources, /help, /quit."
-)
+HELP = "Ask a question about the articles. Commands: /more (next quotes), /sources, /help, /quit."
 
 
 def chat(engine: Engine, stdin: TextIO, stdout: TextIO) -> int:

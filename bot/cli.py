@@ -86,10 +86,15 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
 
     if not (settings.index_dir / MANIFEST_FILE).exists():
         print(f"Indexing {settings.corpus} into {settings.index_dir} (first run)…", file=sys.stderr)
-        report = build_index(settings.corpus, settings.index_dir, settings.engine(),
-                             log=lambda m: print(m, file=sys.stderr))
-        print(f"Indexed {report.documents} documents, {report.sentences} sentences.",
-              file=sys.stderr)
+        report = build_index(
+            settings.corpus,
+            settings.index_dir,
+            settings.engine(),
+            log=lambda m: print(m, file=sys.stderr),
+        )
+        print(
+            f"Indexed {report.documents} documents, {report.sentences} sentences.", file=sys.stderr
+        )
     if settings.telegram_bot_token is not None:
         from bot import serve_cmd
 
@@ -112,8 +117,14 @@ def _optional_commands() -> list[Any]:
 
 
 _COMMON_FLAGS: list[tuple[tuple[str, ...], dict[str, Any]]] = [
-    (("--index",), {"dest": "index_dir", "metavar": "DIR",
-                    "help": "index directory (default: VERBATIM_INDEX_DIR or .verbatim/index)"}),
+    (
+        ("--index",),
+        {
+            "dest": "index_dir",
+            "metavar": "DIR",
+            "help": "index directory (default: VERBATIM_INDEX_DIR or .verbatim/index)",
+        },
+    ),
     (("--config",), {"metavar": "FILE", "help": "TOML config file (default verbatim.toml)"}),
     (("--model",), {"help": "sentence-transformers model name or path"}),
     (("-v", "--verbose"), {"action": "store_true", "help": "log details to stderr"}),
@@ -134,7 +145,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("index", parents=[common], help="index a folder or file of articles")
     p.add_argument("path", nargs="?", help="folder or file (.txt .md .html .jsonl); default seeds/")
     p.add_argument("--rebuild", action="store_true", help="ignore the existing index, start over")
-    p.add_argument("--index-type", choices=["flat", "hnsw"], help="flat (exact) or hnsw (approximate)")
+    p.add_argument(
+        "--index-type", choices=["flat", "hnsw"], help="flat (exact) or hnsw (approximate)"
+    )
     p.add_argument("-q", "--quiet", action="store_true", help="no progress output")
     p.set_defaults(func=cmd_index)
 

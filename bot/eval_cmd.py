@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import math
 import re
 import sys
 from datetime import UTC, datetime
@@ -203,6 +204,8 @@ def _engine_settings(args: argparse.Namespace, settings: Settings) -> EngineSett
     if args.top_k is not None:
         values["top_k"] = args.top_k
     if args.min_relevance is not None:
+        if not math.isfinite(args.min_relevance):
+            raise EvalInputError(f"--min-relevance must be a number, not {args.min_relevance}.")
         values["min_relevance"] = args.min_relevance
     try:
         return EngineSettings(**values)

@@ -32,8 +32,12 @@ def _position(extract: Extract) -> str:
 
 def _quoted(text: str) -> str:
     lines = text.splitlines() or [""]
-    wrapped = [textwrap.fill(line, WRAP, initial_indent=INDENT, subsequent_indent=INDENT)
-               if line.strip() else "" for line in lines]
+    wrapped = [
+        textwrap.fill(line, WRAP, initial_indent=INDENT, subsequent_indent=INDENT)
+        if line.strip()
+        else ""
+        for line in lines
+    ]
     return "\n".join(wrapped)
 
 
@@ -48,14 +52,18 @@ def render_answer(answer: Answer) -> str:
         return "\n".join(lines)
     blocks = []
     for number, quote in enumerate(answer.quotes, start=answer.offset + 1):
-        block = [f"[{number}]", _quoted(quote.text),
-                 f"{INDENT}— {citation(quote.source)}, {_position(quote)}"]
+        block = [
+            f"[{number}]",
+            _quoted(quote.text),
+            f"{INDENT}— {citation(quote.source)}, {_position(quote)}",
+        ]
         for other in quote.also_in:
             block.append(f"{INDENT}  Agrees: {citation(other.source)}, {_position(other)}")
         blocks.append("\n".join(block))
     if answer.has_more:
-        blocks.append("(more quotes available: ask again with --offset "
-                      f"{answer.offset + len(answer.quotes)})")
+        blocks.append(
+            f"(more quotes available: ask again with --offset {answer.offset + len(answer.quotes)})"
+        )
     return "\n\n".join(blocks)
 
 
@@ -73,5 +81,7 @@ def render_sources(items: list[DocumentInfo]) -> str:
         src = item.source
         title = src.title or "(no title)"
         date = f", {src.date}" if src.date else ""
-        lines.append(f"  {src.id}: {title}{date} — {item.sentences} sentences, {item.chars:,} chars")
+        lines.append(
+            f"  {src.id}: {title}{date} — {item.sentences} sentences, {item.chars:,} chars"
+        )
     return "\n".join(lines)

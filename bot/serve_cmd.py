@@ -32,6 +32,11 @@ REJECTED_TOKEN = (
     "@BotFather, and TELEGRAM_API_BASE_URL if you use your own Bot API server."
 )
 UNREACHABLE = "Could not reach the Telegram Bot API at {url}: {reason}"
+REFUSED = "Telegram refused to start the bot: {reason}"
+CANNOT_LISTEN = (
+    "Could not listen for webhook updates on {where} ({reason}); set VERBATIM_WEBHOOK_LISTEN "
+    "and VERBATIM_WEBHOOK_PORT to an address and free port of this machine."
+)
 BUILD_HINT = "Build it with: verbatim index PATH/TO/ARTICLES --index {index_dir}"
 
 
@@ -56,7 +61,7 @@ def _fail(message: str, code: int = EXIT_CONFIG) -> int:
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     """Serve until SIGTERM or Ctrl-C; returns the exit code."""
-    from telegram.error import InvalidToken, NetworkError
+    from telegram.error import BadRequest, InvalidToken, NetworkError, TelegramError
 
     from bot.telegram.redact import install_redaction, redact
 
@@ -74,9 +79,16 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         return _serve(settings, token)
     except InvalidToken as exc:
         return _fail(REJECTED_TOKEN.format(reason=redact(str(exc))))
+    except BadRequest as exc:  # e.g. setWebhook refusing the URL
+        return _fail(REFUSED.format(reason=redact(exc.message)))
     except NetworkError as exc:
         url = settings.telegram_api_base_url
         return _fail(UNREACHABLE.format(url=url, reason=redact(str(exc))), EXIT_UNREACHABLE)
+    except TelegramError as exc:
+        return _fail(REFUSED.format(reason=redact(exc.message)))
+    except OSError as exc:  # the webhook port is taken or not ours to bind
+        where = f"{settings.webhook_listen}:{settings.webhook_port}"
+        return _fail(CANNOT_LISTEN.format(where=where, reason=exc))
 
 
 def _serve(settings: Settings, token: str) -> int:

@@ -91,7 +91,9 @@ class Settings(BaseSettings):
     def _split_ids(cls, value: Any) -> Any:
         """Accept ``"1,2, 3"`` from the environment as well as lists."""
         if isinstance(value, str):
-            return frozenset(int(part) for part in value.replace(";", ",").split(",") if part.strip())
+            return frozenset(
+                int(part) for part in value.replace(";", ",").split(",") if part.strip()
+            )
         if isinstance(value, int):
             return frozenset({value})
         return value

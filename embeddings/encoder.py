@@ -22,7 +22,11 @@ DEFAULT_MODEL = "all-MiniLM-L6-v2"
 DEFAULT_BATCH_SIZE = 64
 #: Jobs with more texts than this show a progress bar (when asked to).
 PROGRESS_MIN_TEXTS = 256
-_BUNDLED_ALIASES = {DEFAULT_MODEL.lower(), f"sentence-transformers/{DEFAULT_MODEL}".lower(), "default"}
+_BUNDLED_ALIASES = {
+    DEFAULT_MODEL.lower(),
+    f"sentence-transformers/{DEFAULT_MODEL}".lower(),
+    "default",
+}
 _FINGERPRINT_BYTES = 1 << 20
 
 
@@ -69,9 +73,15 @@ def weights_fingerprint(model_dir: str) -> str:
     """
     root = Path(model_dir)
     digest = hashlib.sha256()
-    files = sorted(
-        p for p in root.rglob("*") if p.is_file() and p.suffix in {".safetensors", ".bin", ".onnx"}
-    ) if root.is_dir() else []
+    files = (
+        sorted(
+            p
+            for p in root.rglob("*")
+            if p.is_file() and p.suffix in {".safetensors", ".bin", ".onnx"}
+        )
+        if root.is_dir()
+        else []
+    )
     if not files:
         digest.update(model_dir.encode())
     for file in files:
@@ -90,8 +100,13 @@ def model_fingerprint(name: str) -> str:
 class Encoder:
     """Encodes texts into L2-normalized float32 vectors with a sentence-transformers model."""
 
-    def __init__(self, model: str = DEFAULT_MODEL, *, batch_size: int = DEFAULT_BATCH_SIZE,
-                 device: str = "cpu") -> None:
+    def __init__(
+        self,
+        model: str = DEFAULT_MODEL,
+        *,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        device: str = "cpu",
+    ) -> None:
         if not model or not model.strip():
             raise EncoderError("No embedding model given: set VERBATIM_MODEL to a name or a path.")
         if batch_size < 1:
@@ -116,13 +131,17 @@ class Encoder:
             model = SentenceTransformer(path, device=self.device)
         except Exception as exc:  # the library raises many kinds; all mean "cannot load"
             msg = (
-                f"Cannot load the embedding model {self.model_name!r} ({type(exc).__name__}: {exc}). "
+                f"Cannot load the embedding model {self.model_name!r} "
+                f"({type(exc).__name__}: {exc}). "
                 "The Hugging Face Hub is not reachable: give a local model folder "
                 "(VERBATIM_MODEL=/path/to/model) or use the default, all-MiniLM-L6-v2."
             )
             raise EncoderError(msg) from exc
-        dimension = model.get_embedding_dimension() if hasattr(
-            model, "get_embedding_dimension") else model.get_sentence_embedding_dimension()
+        dimension = (
+            model.get_embedding_dimension()
+            if hasattr(model, "get_embedding_dimension")
+            else model.get_sentence_embedding_dimension()
+        )
         self._identity = ModelIdentity(
             name=self.model_name, dimension=int(dimension), fingerprint=weights_fingerprint(path)
         )

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 
 import numpy as np
 
+from retrieval.answer_type import expected_type, holds, question_words
 from retrieval.config import Retriever
 from retrieval.loaded import P_DOC, S_DOC, S_END, S_ORD, S_PASSAGE, S_START, LoadedIndex
 from retrieval.query import prepare
@@ -26,14 +28,15 @@ RELATIVE_FLOOR = 0.7
 AGREEMENT_SIMILARITY = 0.86
 #: Sentences of one document this similar are repeats: the later one is dropped.
 DUPLICATE_SIMILARITY = 0.92
+#: A neighbouring sentence scoring at least this share of a quote's joins it (same passage).
+MERGE_SHARE = 0.9
 #: A quote shorter than this takes its neighbour along, so it reads on its own.
 MIN_QUOTE_CHARS = 60
 MAX_QUOTE_SENTENCES = 3
 MAX_OFFSET = 100
 #: Words that make a sentence lean on the one before it.
 _LEANS_BACK = re.compile(
-    r"^[\"'“‘(]*(he|she|it|they|this|these|those|his|her|its|their|such|but|however|"
-    r"meanwhile|also|and|so|thus|yet|there)\b",
+    r"^[\"'“‘(]*(he|she|it|they|this|these|those|his|her|its|their|such)\b",
     re.IGNORECASE,
 )
 
@@ -60,7 +63,14 @@ def answer(
     offset = max(0, min(int(offset), MAX_OFFSET))
     query_vector = index.encoder.encode_one(prepared.text)
     ranked = search(index, prepared, query_vector, retriever)
-    quotes = _choose(index, ranked, offset + top_k + 1, relative=retriever == "hybrid")
+    hybrid = retriever == "hybrid"
+    quotes = _choose(
+        index,
+        ranked,
+        offset + top_k + 1,
+        relative=hybrid,
+        wants=answer_type_check(prepared.text) if hybrid else None,
+    )
     relevance = quotes[0].score if quotes else -math.inf
     result = Answer(
         question=shown,
@@ -85,7 +95,6 @@ def apply_threshold(result: Answer, min_relevance: float) -> Answer:
             return result.model_copy(
                 update={
                     "quotes": kept,
-                    "closest_topics": (),
                     "has_more": result.has_more and len(kept) == len(result.quotes),
                 }
             )
@@ -97,6 +106,15 @@ def apply_threshold(result: Answer, min_relevance: float) -> Answer:
             "message": NOT_FOUND_MESSAGE,
         }
     )
+
+
+def answer_type_check(question: str) -> Callable[[str], bool] | None:
+    """A test of whether a sentence holds the kind of answer ``question`` asks for."""
+    kind = expected_type(question)
+    if kind is None:
+        return None
+    words = question_words(question)
+    return lambda sentence: holds(sentence, kind, words)
 
 
 def closest_topics(index: LoadedIndex, query_vector: np.ndarray) -> tuple[str, ...]:
@@ -136,11 +154,41 @@ def _same_passage(index: LoadedIndex, a: int, b: int) -> bool:
     return bool(ra[S_DOC] == rb[S_DOC] and ra[S_PASSAGE] == rb[S_PASSAGE])
 
 
-def quote_span(index: LoadedIndex, pos: int) -> tuple[int, int]:
-    """Sentence positions a quote of sentence ``pos`` covers so it reads on its own."""
+def quote_span(
+    index: LoadedIndex,
+    pos: int,
+    scores: dict[int, float] | None = None,
+    wants: Callable[[str], bool] | None = None,
+) -> tuple[int, int]:
+    """Sentence positions a quote of sentence ``pos`` covers so it reads on its own.
+
+    It takes the previous sentence when this one leans on it ("He said..."), neighbours that
+    are nearly as relevant themselves (``scores``), the next (or else previous) sentence when
+    this one lacks the kind of answer asked for and that one has it (``wants``), and a
+    neighbour when it is very short.
+    """
     first = last = pos
     if _LEANS_BACK.match(index.sentence_text(pos)) and _same_passage(index, pos, pos - 1):
         first = pos - 1
+    if wants is not None and not wants(index.sentence_text(pos)):
+        if _same_passage(index, pos, last + 1) and wants(index.sentence_text(last + 1)):
+            last += 1
+        elif _same_passage(index, pos, first - 1) and wants(index.sentence_text(first - 1)):
+            first -= 1
+    if scores:
+        bar = scores.get(pos, 0.0) * MERGE_SHARE
+        if (
+            last - first + 1 < MAX_QUOTE_SENTENCES
+            and _same_passage(index, pos, last + 1)
+            and (scores.get(last + 1, -math.inf) >= bar)
+        ):
+            last += 1
+        if (
+            last - first + 1 < MAX_QUOTE_SENTENCES
+            and _same_passage(index, pos, first - 1)
+            and (scores.get(first - 1, -math.inf) >= bar)
+        ):
+            first -= 1
     while (
         _span_chars(index, first, last) < MIN_QUOTE_CHARS
         and last - first + 1 < MAX_QUOTE_SENTENCES
@@ -154,11 +202,19 @@ def _span_chars(index: LoadedIndex, first: int, last: int) -> int:
     return int(index.sentences[last, S_END] - index.sentences[first, S_START])
 
 
-def _choose(index: LoadedIndex, ranked: list[Scored], limit: int, *, relative: bool) -> list[Quote]:
+def _choose(
+    index: LoadedIndex,
+    ranked: list[Scored],
+    limit: int,
+    *,
+    relative: bool,
+    wants: Callable[[str], bool] | None = None,
+) -> list[Quote]:
     """Pick quotes best first: no overlaps, no repeats, agreement folded into ``also_in``."""
     chosen: list[tuple[Quote, int, int, list[Extract]]] = []
     covered: set[int] = set()
     floor = ranked[0].score * RELATIVE_FLOOR if ranked and relative else -math.inf
+    scores = {c.position: c.score for c in ranked} if relative else None
     for cand in ranked:
         if cand.score < floor:
             break
@@ -182,7 +238,7 @@ def _choose(index: LoadedIndex, ranked: list[Scored], limit: int, *, relative: b
             continue
         if len(chosen) >= limit:
             continue
-        first, last = quote_span(index, cand.position)
+        first, last = quote_span(index, cand.position, scores, wants)
         if any(p in covered for p in range(first, last + 1)):
             first = last = cand.position
         covered.update(range(first, last + 1))

@@ -76,9 +76,9 @@ def _build_lock(index_dir: Path) -> Iterator[None]:
         handle.close()
 
 
-def _reusable(index_dir: Path, settings: EngineSettings, fingerprint: str) -> tuple[
-    mf.Manifest | None, str | None
-]:
+def _reusable(
+    index_dir: Path, settings: EngineSettings, fingerprint: str
+) -> tuple[mf.Manifest | None, str | None]:
     """The current manifest if its files can be reused by this build, else why not."""
     try:
         current = mf.read(index_dir)
@@ -111,8 +111,10 @@ def build_index(
     say = log or (lambda _message: None)
     if isinstance(corpus, Path):
         result = read_corpus(corpus)
-        documents, skipped, corpus_name = result.documents, tuple(result.skipped), str(
-            corpus.resolve()
+        documents, skipped, corpus_name = (
+            result.documents,
+            tuple(result.skipped),
+            str(corpus.resolve()),
         )
     else:
         documents, skipped, corpus_name = list(corpus), (), None
@@ -124,8 +126,10 @@ def build_index(
     fingerprint = model_fingerprint(settings.model)
     with _build_lock(index_dir):
         _remove_stale(index_dir)
-        current, reason = (None, "asked for a rebuild") if rebuild else _reusable(
-            index_dir, settings, fingerprint
+        current, reason = (
+            (None, "asked for a rebuild")
+            if rebuild
+            else _reusable(index_dir, settings, fingerprint)
         )
         if reason:
             say(f"rebuilding from scratch: {reason}")
@@ -137,15 +141,24 @@ def build_index(
             ) as conn:
                 old_hashes = store.document_hashes(conn)
         added = tuple(sorted(i for i in new_hashes if i not in old_hashes))
-        updated = tuple(sorted(i for i in new_hashes if i in old_hashes and new_hashes[i] != old_hashes[i]))
+        updated = tuple(
+            sorted(i for i in new_hashes if i in old_hashes and new_hashes[i] != old_hashes[i])
+        )
         removed = tuple(sorted(i for i in old_hashes if i not in new_hashes))
         unchanged = len(new_hashes) - len(added) - len(updated)
         common = dict(
-            index_dir=index_dir, added=added, updated=updated, removed=removed,
-            unchanged=unchanged, skipped=skipped, full_rebuild_reason=reason,
+            index_dir=index_dir,
+            added=added,
+            updated=updated,
+            removed=removed,
+            unchanged=unchanged,
+            skipped=skipped,
+            full_rebuild_reason=reason,
         )
-        if current is not None and not (added or updated or removed) and (
-            current.index_type == settings.index_type
+        if (
+            current is not None
+            and not (added or updated or removed)
+            and (current.index_type == settings.index_type)
         ):
             return BuildReport(
                 **common,  # type: ignore[arg-type]
@@ -156,8 +169,15 @@ def build_index(
             )
         todo = [doc for doc in documents if doc.id in set(added) | set(updated)]
         manifest = _write_generation(
-            index_dir, current, todo, new_hashes, set(updated) | set(removed), settings,
-            encoder, corpus_name, say,
+            index_dir,
+            current,
+            todo,
+            new_hashes,
+            set(updated) | set(removed),
+            settings,
+            encoder,
+            corpus_name,
+            say,
         )
         _remove_old_generations(index_dir, manifest.generation)
         return BuildReport(
@@ -186,8 +206,12 @@ def _write_generation(
     tmp_dir.mkdir()
     try:
         if current is not None:
-            shutil.copyfile(index_dir / current.generation / store.STORE_FILE, tmp_dir / store.STORE_FILE)
-        segmented = [(doc, *segment(doc, passage_sentences=settings.passage_sentences)) for doc in todo]
+            shutil.copyfile(
+                index_dir / current.generation / store.STORE_FILE, tmp_dir / store.STORE_FILE
+            )
+        segmented = [
+            (doc, *segment(doc, passage_sentences=settings.passage_sentences)) for doc in todo
+        ]
         encoder = encoder or Encoder(settings.model, batch_size=settings.batch_size)
         sentence_vectors, passage_vectors = _encode(segmented, encoder, settings.progress, say)
         identity = encoder.identity if todo else None
@@ -198,7 +222,11 @@ def _write_generation(
                 s_at = p_at = 0
                 for doc, sentences, passages in segmented:
                     store.insert_document(
-                        conn, doc, hashes[doc.id], sentences, passages,
+                        conn,
+                        doc,
+                        hashes[doc.id],
+                        sentences,
+                        passages,
                         sentence_vectors[s_at : s_at + len(sentences)],
                         passage_vectors[p_at : p_at + len(passages)],
                     )
@@ -206,8 +234,13 @@ def _write_generation(
                     p_at += len(passages)
                 store.renumber(conn)
             model = (
-                mf.ModelInfo(name=identity.name, dimension=identity.dimension, fingerprint=identity.fingerprint)
-                if identity else current.model  # type: ignore[union-attr]
+                mf.ModelInfo(
+                    name=identity.name,
+                    dimension=identity.dimension,
+                    fingerprint=identity.fingerprint,
+                )
+                if identity
+                else current.model  # type: ignore[union-attr]
             )
             counts = mf.Counts(
                 documents=conn.execute("SELECT COUNT(*) FROM documents").fetchone()[0],
@@ -215,7 +248,10 @@ def _write_generation(
                 passages=conn.execute("SELECT COUNT(*) FROM passages").fetchone()[0],
             )
             say(f"building the {settings.index_type} vector index ({counts.sentences} sentences)")
-            for table, filename in (("sentences", mf.SENTENCES_FAISS), ("passages", mf.PASSAGES_FAISS)):
+            for table, filename in (
+                ("sentences", mf.SENTENCES_FAISS),
+                ("passages", mf.PASSAGES_FAISS),
+            ):
                 matrix = store.load_vectors(conn, table, model.dimension)
                 vectors.save(vectors.build(matrix, settings.index_type), tmp_dir / filename)
         finally:

@@ -73,6 +73,8 @@ class Lexicon:
         weights = np.array([self.idf(s, passages=passages) for s in stems])
         for weight, term in zip(weights, stems, strict=True):
             holders = postings.get(term)
-            if holders:
-                result += weight * np.fromiter((p in holders for p in positions), bool, len(positions))
+            if not holders:
+                continue
+            found = np.fromiter((p in holders for p in positions), bool, len(positions))
+            result += weight * found
         return result / weights.sum()

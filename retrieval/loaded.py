@@ -107,8 +107,10 @@ class LoadedIndex:
         passage_faiss = vectors.load(generation / mf.PASSAGES_FAISS)
         counts = (len(documents), len(sentences), len(passages))
         expected = (manifest.counts.documents, manifest.counts.sentences, manifest.counts.passages)
-        if counts != expected or sentence_faiss.ntotal != len(sentences) or (
-            passage_faiss.ntotal != len(passages)
+        if (
+            counts != expected
+            or sentence_faiss.ntotal != len(sentences)
+            or (passage_faiss.ntotal != len(passages))
         ):
             raise IndexCorruptError(
                 f"The index at {index_dir} is inconsistent (counts {counts}, manifest "
@@ -133,10 +135,7 @@ class LoadedIndex:
                 f"{rebuild_hint(str(index_dir), manifest.corpus)}"
             )
         lexicon = Lexicon(
-            [
-                documents[row[S_DOC]].text[row[S_START] : row[S_END]]
-                for row in sentences.tolist()
-            ],
+            [documents[row[S_DOC]].text[row[S_START] : row[S_END]] for row in sentences.tolist()],
             [int(doc_first_passage[row[S_DOC]] + row[S_PASSAGE]) for row in sentences.tolist()],
             [documents[row[P_DOC]].title or "" for row in passages.tolist()],
         )

@@ -23,16 +23,18 @@ _SPACE = re.compile(r"\s+")
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 STOPWORDS = frozenset(
-    """a about above after again against all also am an and any are as at be because been
-    before being below between both but by can could did do does doing down during each few
-    for from further had has have having he her here hers herself him himself his how i if in
-    into is it its itself just me more most my myself no nor not now of off on once only or
-    other our ours ourselves out over own same she should so some such than that the their
-    theirs them themselves then there these they this those through to too under until up
-    very was we were what when where which while who whom whose why will with would you your
-    yours yourself yourselves s t don didn doesn isn wasn weren aren won according
-    tell name named many much kind type happen happened say said says did does done get got
-    one whats""".split()
+    """
+    a about above after again against all also am an and any are as at be because been
+    before being below between both but by can could did do does doing down during each
+    few for from further had has have having he her here hers herself him himself his how
+    i if in into is it its itself just me more most my myself no nor not now of off on
+    once only or other our ours ourselves out over own same she should so some such than
+    that the their theirs them themselves then there these they this those through to too
+    under until up very was we were what when where which while who whom whose why will
+    with would you your yours yourself yourselves s t don didn doesn isn wasn weren aren
+    won according tell name named many much kind type happen happened say said says did
+    does done get got one whats
+    """.split()  # noqa: SIM905 - a word list reads better as prose
 )
 
 
@@ -43,6 +45,9 @@ class Prepared:
     text: str
     terms: tuple[str, ...]
     problem: str | None = None
+    #: Names and numbers of the question (capitalised words not opening it, digits): the
+    #: things an answer must be about.
+    focus: tuple[str, ...] = ()
 
 
 def _printable_share(text: str) -> float:
@@ -51,7 +56,8 @@ def _printable_share(text: str) -> float:
     bad = sum(
         1
         for ch in text
-        if ch == "\ufffd" or (unicodedata.category(ch) in {"Cc", "Cs", "Co", "Cn"} and not ch.isspace())
+        if ch == "\ufffd"
+        or (unicodedata.category(ch) in {"Cc", "Cs", "Co", "Cn"} and not ch.isspace())
     )
     return 1.0 - bad / len(text)
 
@@ -83,7 +89,21 @@ def prepare(question: object) -> Prepared:
     if not any(ch.isalnum() for ch in text):
         return Prepared(text, (), "Please ask a question in words.")
     terms = tuple(dict.fromkeys(w for w in words if w not in STOPWORDS and w.strip("_")))
-    return Prepared(text, terms[:MAX_QUERY_TERMS])
+    return Prepared(text, terms[:MAX_QUERY_TERMS], focus=focus_terms(text))
+
+
+def focus_terms(text: str) -> tuple[str, ...]:
+    """Lower-cased names and numbers: capitalised words after the first word, and digits."""
+    focus: list[str] = []
+    for i, match in enumerate(_WORD.finditer(text)):
+        word = match.group()
+        lower = word.lower()
+        if lower in STOPWORDS:
+            continue
+        named = i > 0 and word[:1].isupper()
+        if named or any(ch.isdigit() for ch in word) or (len(word) > 1 and word.isupper()):
+            focus.append(lower)
+    return tuple(dict.fromkeys(focus))[:MAX_QUERY_TERMS]
 
 
 def fts_query(terms: tuple[str, ...]) -> str:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from retrieval.answer_type import expected_type, holds, question_words
 from retrieval.config import Retriever
 from retrieval.loaded import LoadedIndex
 from retrieval.query import Prepared, fts_query
@@ -29,6 +30,12 @@ W_SENTENCE_DENSE = 0.30
 W_PASSAGE_DENSE = 0.20
 W_SENTENCE_COVERAGE = 0.30
 W_PASSAGE_COVERAGE = 0.20
+#: What is left of a score when none of the question's names and numbers is in the passage.
+FOCUS_FLOOR = 0.6
+#: What is left of a score when the sentence holds nothing of the kind the question asks for.
+TYPE_MISSING = 0.85
+#: Only the best candidates are checked for the answer type (it costs a regex each).
+TYPE_CHECKED = 60
 
 
 @dataclass(frozen=True)
@@ -50,9 +57,15 @@ def search(
     if retriever == "dense":
         from retrieval import vectors
 
-        return [Scored(p, s) for p, s in vectors.search(index.sentence_faiss, query_vector, DENSE_SENTENCES)]
+        return [
+            Scored(p, s)
+            for p, s in vectors.search(index.sentence_faiss, query_vector, DENSE_SENTENCES)
+        ]
     if retriever == "lexical":
-        return [Scored(p, s) for p, s in index.store.lexical("sentences", terms_query, LEXICAL_SENTENCES)]
+        return [
+            Scored(p, s)
+            for p, s in index.store.lexical("sentences", terms_query, LEXICAL_SENTENCES)
+        ]
     if retriever == "rrf":
         return _rrf(index, terms_query, query_vector)
     return _hybrid(index, prepared, terms_query, query_vector)
@@ -79,10 +92,14 @@ def _hybrid(
     from retrieval import vectors
 
     positions: set[int] = set()
-    positions.update(p for p, _ in vectors.search(index.sentence_faiss, query_vector, DENSE_SENTENCES))
+    positions.update(
+        p for p, _ in vectors.search(index.sentence_faiss, query_vector, DENSE_SENTENCES)
+    )
     positions.update(p for p, _ in index.store.lexical("sentences", terms_query, LEXICAL_SENTENCES))
     passage_hits = {p for p, _ in vectors.search(index.passage_faiss, query_vector, DENSE_PASSAGES)}
-    passage_hits.update(p for p, _ in index.store.lexical("passages", terms_query, LEXICAL_PASSAGES))
+    passage_hits.update(
+        p for p, _ in index.store.lexical("passages", terms_query, LEXICAL_PASSAGES)
+    )
     for passage in passage_hits:
         row = index.passages[passage]
         first = int(index.doc_first_sentence[row[0]])
@@ -104,5 +121,15 @@ def _hybrid(
         + W_SENTENCE_COVERAGE * cov_s
         + W_PASSAGE_COVERAGE * cov_p_u[idx]
     )
+    if prepared.focus:
+        focus_p = index.lexicon.coverage(prepared.focus, unique_passages, passages=True)
+        score = score * (FOCUS_FLOOR + (1.0 - FOCUS_FLOOR) * focus_p[idx])
     order = np.argsort(-score, kind="stable")
+    kind = expected_type(prepared.text)
+    if kind is not None:
+        words = question_words(prepared.text)
+        for i in order[:TYPE_CHECKED]:
+            if not holds(index.sentence_text(cand[i]), kind, words):
+                score[i] *= TYPE_MISSING
+        order = np.argsort(-score, kind="stable")
     return [Scored(cand[i], float(score[i])) for i in order]

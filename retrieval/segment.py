@@ -19,6 +19,8 @@ from retrieval.types import Document, Passage, Sentence, Span
 MAX_SENTENCE_CHARS = 1000
 #: The segmenter's language rules.
 LANGUAGE = "en"
+#: Paragraphs of at most this many sentences are grouped with their short neighbours.
+SHORT_PARAGRAPH_SENTENCES = 1
 _WORD = re.compile(r"\w")
 
 
@@ -26,8 +28,9 @@ def segment(document: Document, *, passage_sentences: int) -> tuple[list[Sentenc
     """Sentences and passages of ``document``'s indexable spans (all its text when it has none).
 
     Each line is a paragraph, except that a hard-wrapped block of lines is one. A passage
-    holds consecutive sentences of one paragraph, at most ``passage_sentences`` of them; a
-    longer paragraph is split into passages of nearly equal size. Sentences with no letter or
+    holds consecutive sentences of one paragraph, or of a run of one-sentence paragraphs, at
+    most ``passage_sentences`` of them; a longer paragraph is split into passages of nearly
+    equal size. Sentences with no letter or
     digit ("—", "***") are left out.
     """
     if passage_sentences < 1:
@@ -35,8 +38,7 @@ def segment(document: Document, *, passage_sentences: int) -> tuple[list[Sentenc
     text = document.text
     sentences: list[Sentence] = []
     passages: list[Passage] = []
-    for start, end in _paragraphs(text, _spans(document)):
-        bounds = _sentence_bounds(text, start, end)
+    for bounds in _units(text, _paragraphs(text, _spans(document)), passage_sentences):
         for group in _groups(len(bounds), passage_sentences):
             first = len(sentences)
             for index in group:
@@ -62,6 +64,35 @@ def segment(document: Document, *, passage_sentences: int) -> tuple[list[Sentenc
                 )
             )
     return sentences, passages
+
+
+def _units(
+    text: str, paragraphs: list[tuple[int, int]], passage_sentences: int
+) -> list[list[tuple[int, int]]]:
+    """Sentence ranges per passage unit: a paragraph, or a run of short paragraphs.
+
+    News wire puts every sentence in a paragraph of its own; grouping such runs (up to
+    ``passage_sentences``) gives their sentences real context. Longer paragraphs stand alone.
+    """
+    units: list[list[tuple[int, int]]] = []
+    run: list[tuple[int, int]] = []
+    for start, end in paragraphs:
+        bounds = _sentence_bounds(text, start, end)
+        if not bounds:
+            continue
+        if len(bounds) > SHORT_PARAGRAPH_SENTENCES:
+            if run:
+                units.append(run)
+                run = []
+            units.append(bounds)
+            continue
+        if len(run) + len(bounds) > passage_sentences:
+            units.append(run)
+            run = []
+        run.extend(bounds)
+    if run:
+        units.append(run)
+    return units
 
 
 def _spans(document: Document) -> list[tuple[int, int]]:

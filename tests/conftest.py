@@ -46,3 +46,34 @@ def seeds_index(
 def seeds_engine(seeds_index: Path, engine_settings: EngineSettings, encoder: Encoder) -> Engine:
     """The engine over ``seeds_index``, as the faces open it."""
     return Engine.open(seeds_index, engine_settings, encoder=encoder)
+
+
+_LOOPBACK_PREFIXES = ("127.", "::1", "localhost")
+
+
+@pytest.fixture(autouse=True)
+def _loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Refuse any network connection that is not to this machine's loopback."""
+    import socket
+
+    real_connect = socket.socket.connect
+    real_connect_ex = socket.socket.connect_ex
+
+    def _check(address: object) -> None:
+        host = address[0] if isinstance(address, tuple) else address
+        if isinstance(host, str) and (host.startswith(_LOOPBACK_PREFIXES) or host.startswith("/")):
+            return
+        if not isinstance(host, str):  # AF_UNIX paths as bytes
+            return
+        raise ConnectionRefusedError(f"tests may only connect to loopback, not {host!r}")
+
+    def connect(self: socket.socket, address: object) -> None:
+        _check(address)
+        return real_connect(self, address)  # type: ignore[arg-type]
+
+    def connect_ex(self: socket.socket, address: object) -> int:
+        _check(address)
+        return real_connect_ex(self, address)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(socket.socket, "connect", connect)
+    monkeypatch.setattr(socket.socket, "connect_ex", connect_ex)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 
 from telegram import BotCommand, BotCommandScopeChat, LinkPreviewOptions
 from telegram.constants import ParseMode
@@ -24,6 +25,7 @@ from bot.telegram.services import SERVICES_KEY, Services
 log = logging.getLogger(__name__)
 
 CONCURRENT_UPDATES = 64
+PTB_TIMEDELTA_ENV = "PTB_TIMEDELTA"
 BOT_PATH = "/bot"
 FILE_BOT_PATH = "/file/bot"
 
@@ -46,6 +48,9 @@ def build_application(
         raise MissingTokenError("TELEGRAM_BOT_TOKEN is not set")
     token = settings.telegram_bot_token.get_secret_value().strip()
     install_redaction(token)
+    # Opt in to python-telegram-bot's coming timedelta time periods now; without it every
+    # 429 (RetryAfter) emits a deprecation warning.
+    os.environ.setdefault(PTB_TIMEDELTA_ENV, "true")
     timeout = settings.telegram_timeout_seconds
     app = (
         Application.builder()

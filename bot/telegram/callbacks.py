@@ -13,7 +13,7 @@ from enum import StrEnum
 from telegram.constants import InlineKeyboardButtonLimit
 
 MAX_CALLBACK_BYTES = InlineKeyboardButtonLimit.MAX_CALLBACK_DATA
-_PATTERN = re.compile(r"^(?P<action>[a-z]):(?P<key>[A-Za-z0-9_-]{0,16}):(?P<arg>-?\d{1,6})$")
+_PATTERN = re.compile(r"(?P<action>[a-z]):(?P<key>[A-Za-z0-9_-]{0,16}):(?P<arg>-?[0-9]{1,6})")
 
 
 class Action(StrEnum):
@@ -41,7 +41,7 @@ class Callback:
 def encode(action: Action, key: str = "", arg: int = 0) -> str:
     """The callback data for a button; raises ValueError if it would not fit."""
     data = f"{action.value}:{key}:{arg}"
-    if len(data.encode()) > MAX_CALLBACK_BYTES or not _PATTERN.match(data):
+    if len(data.encode()) > MAX_CALLBACK_BYTES or not _PATTERN.fullmatch(data):
         raise ValueError(f"callback data {data!r} does not fit the button format")
     return data
 
@@ -50,7 +50,7 @@ def decode(data: str | object) -> Callback | None:
     """The button press ``data`` stands for, or None when it is not one of ours."""
     if not isinstance(data, str):
         return None
-    match = _PATTERN.match(data)
+    match = _PATTERN.fullmatch(data)
     if match is None:
         return None
     try:

@@ -7,11 +7,12 @@ import logging
 
 from telegram import InlineQueryResultsButton, Update
 from telegram.constants import ChatType
-from telegram.error import TelegramError
+from telegram.error import Forbidden, TelegramError
 from telegram.ext import ApplicationHandlerStop, ContextTypes
 
 from bot.telegram import render
 from bot.telegram.parse import addressed_to_bot
+from bot.telegram.replies import send_chunks
 from bot.telegram.services import services
 
 log = logging.getLogger(__name__)
@@ -53,7 +54,7 @@ async def _refuse(update: Update, context: Context) -> None:
     elif update.message is not None and addressed_to_bot(
         update.message, context.bot.username, context.bot.id
     ):
-        await update.message.reply_text(render.REFUSED, parse_mode=None)
+        await send_chunks(update.message, [render.fixed(render.REFUSED)])
 
 
 def describe(update: object) -> str:
@@ -81,6 +82,9 @@ def describe(update: object) -> str:
 
 async def on_error(update: object, context: Context) -> None:
     """Log the details; tell the user something short and honest, if there is a user."""
+    if isinstance(context.error, Forbidden):  # blocked by the user, or removed from the chat
+        log.info("cannot write for %s: %s", describe(update), context.error)
+        return
     log.error("error while handling %s", describe(update), exc_info=context.error)
     if not isinstance(update, Update):
         return
@@ -91,4 +95,4 @@ async def on_error(update: object, context: Context) -> None:
             update.message.chat.type == ChatType.PRIVATE
             or addressed_to_bot(update.message, context.bot.username, context.bot.id)
         ):
-            await update.message.reply_text(render.ERROR, parse_mode=None)
+            await send_chunks(update.message, [render.fixed(render.ERROR)])

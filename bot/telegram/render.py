@@ -34,6 +34,7 @@ SOURCES_PER_PAGE = 10
 MAX_TITLE_CHARS = 200
 INLINE_TITLE_CHARS = 64
 BLOCK_SEPARATOR = "\n\n"
+PLAIN_QUOTE_MARK = "> "
 LINKABLE_SCHEMES = frozenset({"http", "https"})
 
 NOT_FOUND = "I couldn't find this in the articles."
@@ -131,8 +132,14 @@ def _agreement(extracts: Sequence[Extract]) -> Chunk | None:
     )
 
 
+def _plain_quote(text: str) -> str:
+    """A quote in plain text: each line marked with "> "."""
+    return "\n".join(PLAIN_QUOTE_MARK + line for line in text.split("\n"))
+
+
 def _cost(text: str) -> int:
-    return telegram_length(_esc(text))
+    """Room ``text`` takes in a message: escaped HTML, or plain text with its quote marks."""
+    return telegram_length(_esc(text)) + len(PLAIN_QUOTE_MARK) * text.count("\n")
 
 
 def _split_words(text: str, budget: int) -> list[str]:
@@ -174,14 +181,16 @@ def quote_blocks(
     if bold is not None:
         start, end = bold
         body = _esc(text[:start]) + "<b>" + _esc(text[start:end]) + "</b>" + _esc(text[end:])
-        whole = Chunk(f"<blockquote>{body}</blockquote>{tail_html}", f"“{text}”{tail_plain}")
+        whole = Chunk(
+            f"<blockquote>{body}</blockquote>{tail_html}", _plain_quote(text) + tail_plain
+        )
         if max(telegram_length(whole.html), telegram_length(whole.plain)) <= MAX_MESSAGE_LENGTH:
             return [whole]
     overhead = len("<blockquote></blockquote>") + max(
         telegram_length(tail_html), telegram_length(tail_plain)
     )
     pieces = _split_words(text, MAX_MESSAGE_LENGTH - overhead)
-    blocks = [Chunk(f"<blockquote>{_esc(p)}</blockquote>", f"“{p}”") for p in pieces]
+    blocks = [Chunk(f"<blockquote>{_esc(p)}</blockquote>", _plain_quote(p)) for p in pieces]
     last = blocks[-1]
     blocks[-1] = Chunk(last.html + tail_html, last.plain + tail_plain)
     return blocks

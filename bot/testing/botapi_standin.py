@@ -26,7 +26,8 @@ from typing import Any, Literal
 from aiohttp import ClientSession, ClientTimeout, web
 
 from bot.testing import updates
-from bot.testing.transcript import HtmlError, Transcript, telegram_html
+from bot.testing.botapi_methods import PARSE_ERROR, ApiError, BotApiMethods
+from bot.testing.transcript import Transcript
 from bot.testing.updates import JSONDict, User
 
 DEFAULT_TOKEN = "7000001:standin-TOKEN-s3cr3t-value"
@@ -36,8 +37,7 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 SHUTDOWN_SECONDS = 1.0
 WEBHOOK_POST_SECONDS = 10.0
 MAX_LONG_POLL_SECONDS = 30.0
-MAX_TEXT_LENGTH = 4096
-PARSE_ERROR = "Bad Request: can't parse entities: {reason}"
+MAX_UPDATES_PER_CALL = 100
 
 #: Parameters sent as raw strings; every other form value is JSON.
 STRING_FIELDS = frozenset(
@@ -57,7 +57,7 @@ STRING_FIELDS = frozenset(
     }
 )
 
-FaultKind = Literal["retry_after", "server_error", "parse_error", "timeout", "delay"]
+FaultKind = Literal["retry_after", "server_error", "parse_error", "forbidden", "timeout", "delay"]
 
 
 @dataclass
@@ -91,7 +91,7 @@ class Request:
 
 
 @dataclass
-class BotApiStandIn:
+class BotApiStandIn(BotApiMethods):
     """The fake Bot API server; ``async with BotApiStandIn() as api:`` starts and stops it."""
 
     token: str = DEFAULT_TOKEN
@@ -164,18 +164,6 @@ class BotApiStandIn:
         self._faults.append(fault)
         return fault
 
-    def chat_message(
-        self, sender: User | None, chat: JSONDict, text: str | None = None, **fields: Any
-    ) -> JSONDict:
-        """A new message in ``chat`` (stored, so the bot can reply to it); not yet sent."""
-        self._chats[chat["id"]] = chat
-        message_id = next(self._message_ids.setdefault(chat["id"], itertools.count(1)))
-        message = updates.message(
-            message_id=message_id, chat=chat, sender=sender, text=text, **fields
-        )
-        self.messages[(chat["id"], message_id)] = message
-        return message
-
     def send(
         self, sender: User, text: str | None = None, *, chat: JSONDict | None = None, **fields: Any
     ) -> JSONDict:
@@ -230,7 +218,11 @@ class BotApiStandIn:
         assert self.webhook is not None and self._client is not None, "no webhook set"
         headers = {SECRET_HEADER: secret} if secret is not None else {}
         async with self._client.post(self.webhook["url"], json=update, headers=headers) as resp:
-            return resp.status
+            status = resp.status
+        if secret != self.webhook.get("secret_token"):
+            how = "a wrong secret" if secret else "no secret"
+            self.transcript.note(f"update {update['update_id']} POSTed with {how}: HTTP {status}")
+        return status
 
     async def _deliver(self, update: JSONDict) -> None:
         assert self.webhook is not None
@@ -256,6 +248,16 @@ class BotApiStandIn:
             if r.params.get("chat_id") == chat_id
             and (r.params.get("reply_parameters") or {}).get("message_id") == message_id
         ]
+
+    def fetched(self, update_id: int) -> bool:
+        """Whether the bot has received update ``update_id`` (by getUpdates or webhook)."""
+        if self.webhook is not None:
+            return update_id in self.queued_at
+        return any(
+            update["update_id"] == update_id
+            for r in self.calls("getUpdates")
+            for update in r.result or []
+        )
 
     def sent_to(self, chat_id: int) -> list[Request]:
         return [r for r in self.calls("sendMessage") if r.params.get("chat_id") == chat_id]
@@ -319,7 +321,7 @@ class BotApiStandIn:
             return await self._finish(record, 404, "Not Found: method not found")
         try:
             result = handler(record.params)
-        except _ApiError as exc:
+        except ApiError as exc:
             return await self._finish(record, exc.status, exc.description)
         return await self._finish(record, 200, result=result)
 
@@ -363,6 +365,8 @@ class BotApiStandIn:
             )
         if fault.kind == "parse_error":
             return await self._finish(record, 400, PARSE_ERROR.format(reason="scripted fault"))
+        if fault.kind == "forbidden":
+            return await self._finish(record, 403, "Forbidden: bot was blocked by the user")
         if fault.kind == "timeout":
             await asyncio.sleep(fault.seconds)  # the client gives up before this
             return await self._finish(record, 504, "Gateway Timeout")
@@ -381,122 +385,10 @@ class BotApiStandIn:
                     await asyncio.wait_for(
                         self._changed.wait_for(lambda: bool(self._pending) or self._closing), wait
                     )
-        return await self._finish(record, 200, result=list(self._pending))
-
-    # ---- Bot API methods (sync: they only touch the stand-in's state) -------------------
-
-    def _api_getMe(self, params: JSONDict) -> JSONDict:
-        return {
-            **self.bot_user.to_dict(),
-            "can_join_groups": True,
-            "can_read_all_group_messages": False,
-            "supports_inline_queries": True,
-        }
-
-    def _api_sendMessage(self, params: JSONDict) -> JSONDict:
-        chat = self._chat(params["chat_id"])
-        text = _checked_text(params)
-        message = self.chat_message(self.bot_user, chat, text)
-        _set_markup(message, params.get("reply_markup"))
-        reply = params.get("reply_parameters") or {}
-        if "message_id" in reply:
-            replied = self.messages.get((chat["id"], reply["message_id"]))
-            if replied is not None:
-                message["reply_to_message"] = replied
-        return message
-
-    def _stored(self, params: JSONDict) -> JSONDict:
-        key = (int(params["chat_id"]), int(params["message_id"]))
-        if key not in self.messages:
-            raise _ApiError(400, "Bad Request: message to edit not found")
-        return self.messages[key]
-
-    def _api_editMessageText(self, params: JSONDict) -> JSONDict:
-        message = self._stored(params)
-        _checked_text(params)
-        markup = params.get("reply_markup")
-        if message.get("text") == params.get("text") and message.get("reply_markup") == markup:
-            raise _ApiError(400, "Bad Request: message is not modified")
-        message["text"] = params.get("text")
-        _set_markup(message, markup)
-        return message
-
-    def _api_editMessageReplyMarkup(self, params: JSONDict) -> JSONDict:
-        message = self._stored(params)
-        if message.get("reply_markup") == params.get("reply_markup"):
-            raise _ApiError(400, "Bad Request: message is not modified")
-        _set_markup(message, params.get("reply_markup"))
-        return message
-
-    def _api_answerCallbackQuery(self, params: JSONDict) -> bool:
-        query_id = params["callback_query_id"]
-        if query_id in self._answered_queries:
-            raise _ApiError(400, "Bad Request: query is too old and response timeout expired")
-        self._answered_queries.add(query_id)
-        return True
-
-    def _api_answerInlineQuery(self, params: JSONDict) -> bool:
-        for result in params.get("results") or []:
-            _checked_text(result.get("input_message_content") or {}, key="message_text")
-        return True
-
-    def _api_sendChatAction(self, params: JSONDict) -> bool:
-        self._chat(params["chat_id"])
-        return True
-
-    def _api_setMyCommands(self, params: JSONDict) -> bool:
-        return True
-
-    def _api_deleteWebhook(self, params: JSONDict) -> bool:
-        self.webhook = None
-        return True
-
-    def _api_setWebhook(self, params: JSONDict) -> bool:
-        self.webhook = {"url": params["url"], "secret_token": params.get("secret_token")}
-        return True
-
-    def _api_getWebhookInfo(self, params: JSONDict) -> JSONDict:
-        url = self.webhook["url"] if self.webhook else ""
-        return {"url": url, "has_custom_certificate": False, "pending_update_count": 0}
-
-    def _api_close(self, params: JSONDict) -> bool:
-        return True
-
-    def _chat(self, chat_id: Any) -> JSONDict:
-        try:
-            return self._chats[int(chat_id)]
-        except (KeyError, ValueError):
-            raise _ApiError(400, "Bad Request: chat not found") from None
-
-
-def _set_markup(message: JSONDict, markup: Any) -> None:
-    """Messages carry inline keyboards only (Telegram does not echo reply keyboards)."""
-    if isinstance(markup, dict) and "inline_keyboard" in markup:
-        message["reply_markup"] = markup
-    else:
-        message.pop("reply_markup", None)
-
-
-def _checked_text(params: JSONDict, *, key: str = "text") -> str:
-    """The message text, refused as Telegram refuses it: empty, unparseable or too long."""
-    text = params.get(key) or ""
-    visible = text
-    if params.get("parse_mode") == "HTML":
-        try:
-            visible = telegram_html(text).visible
-        except HtmlError as exc:
-            raise _ApiError(400, PARSE_ERROR.format(reason=exc)) from None
-    if not visible.strip():
-        raise _ApiError(400, "Bad Request: message text is empty")
-    if updates.utf16_len(visible) > MAX_TEXT_LENGTH:
-        raise _ApiError(400, "Bad Request: message is too long")
-    return str(text)
-
-
-class _ApiError(Exception):
-    def __init__(self, status: int, description: str) -> None:
-        super().__init__(description)
-        self.status, self.description = status, description
+        limit = int(record.params.get("limit") or MAX_UPDATES_PER_CALL)
+        return await self._finish(
+            record, 200, result=self._pending[: min(limit, MAX_UPDATES_PER_CALL)]
+        )
 
 
 def _error(status: int, description: str, **extra: Any) -> web.Response:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -99,7 +100,18 @@ def telegram_html(text: str) -> Rendered:
     return Rendered("".join(visible), re.sub(r"\n{3,}", "\n\n", "".join(display)).strip())
 
 
+def _printable(text: str) -> str:
+    """Control and invisible format characters spelled out, so the transcript stays text."""
+    return "".join(
+        char
+        if char in "\n\t" or unicodedata.category(char) not in ("Cc", "Cf")
+        else ascii(char)[1:-1]
+        for char in text
+    )
+
+
 def _clip(text: str, limit: int) -> str:
+    text = _printable(text)
     return text if len(text) <= limit else f"{text[:limit]}… ({len(text)} characters)"
 
 

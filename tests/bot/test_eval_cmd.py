@@ -134,6 +134,7 @@ def test_eval_with_a_corpus_builds_its_index_in_the_cache(tmp_path: Path) -> Non
         (["--limit", "0"], "--limit must be at least 1"),
         (["-k", "0"], "-k:"),
         (["-k", "21"], "-k:"),
+        (["--min-relevance", "nan"], "--min-relevance must be a number"),
         (["--index", "no-such-index"], "no-such-index"),
         (["--compare", "SEEDS"], "is not a readable JSON report"),
         (["--compare", "SQUAD"], "is not a report of `verbatim eval`"),

@@ -18,15 +18,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers_telegram import ADMIN, BotFactory, RunningBot
 from telegram.ext import BaseRateLimiter
 
 from bot.settings import Settings
 from bot.telegram.app import build_application
 from bot.telegram.ratelimit import RetryingRateLimiter
-from bot.telegram.runner import Mode, Polling, run_bot
+from bot.telegram.runner import Mode, Polling, mode_from_settings, run_bot
 from bot.telegram.services import Services
 from bot.testing.botapi_standin import BotApiStandIn
+from bot.testing.harness import ADMIN, BotFactory, RunningBot
 from retrieval.engine import Engine
 
 TRANSCRIPT_FILE = "telegram_transcript.md"
@@ -121,20 +121,21 @@ async def standin(request: pytest.FixtureRequest, record: Record) -> AsyncIterat
         yield api
     doc = (request.node.function.__doc__ or "").strip().splitlines()
     title = doc[0] if doc else request.node.name
+    callspec = getattr(request.node, "callspec", None)
+    if callspec is not None:
+        title = f"{title} [{callspec.id}]"
     if api.transcript.lines:
         record.sections.append(
             f"## {title}\n`{request.node.nodeid}`\n\n```\n{api.transcript.text()}```"
         )
 
 
-def make_settings(
-    api: BotApiStandIn, tmp_path: Path, index_dir: Path, **overrides: Any
-) -> Settings:
+def make_settings(api: BotApiStandIn, tmp_path: Path, seeds: Path, **overrides: Any) -> Settings:
     """Settings for a bot talking to ``api`` only; nothing read from .env or the environment."""
     values: dict[str, Any] = {
         "telegram_bot_token": api.token,
         "telegram_api_base_url": api.base_url,
-        "index_dir": index_dir,
+        "index_dir": seeds,
         "feedback_db": tmp_path / "feedback.sqlite3",
         "allowed_user_ids": frozenset(),
         "allowed_chat_ids": frozenset(),
@@ -173,12 +174,11 @@ async def start_bot(
         limiter = rate_limiter or RetryingRateLimiter(backoff_seconds=TEST_BACKOFF_SECONDS)
         app = build_application(settings, services, rate_limiter=limiter)
         stop = asyncio.Event()
-        task = asyncio.create_task(run_bot(app, mode or Polling(), stop))
+        mode = mode or mode_from_settings(settings)
+        task = asyncio.create_task(run_bot(app, mode, stop))
         bot = RunningBot(app, services, settings, stop, task)
         running.append(bot)
-        started = (
-            "setWebhook" if mode is not None and not isinstance(mode, Polling) else "getUpdates"
-        )
+        started = "getUpdates" if isinstance(mode, Polling) else "setWebhook"
         await standin.wait_for(lambda: standin.calls(started, delivered=False) or task.done())
         if task.done():
             task.result()  # raise what stopped it

@@ -6,7 +6,11 @@ import csv
 import io
 import sqlite3
 
-from helpers_telegram import (
+from bot.telegram import render
+from bot.telegram.callbacks import MAX_CALLBACK_BYTES
+from bot.telegram.state import StateStore
+from bot.testing.botapi_standin import BotApiStandIn
+from bot.testing.harness import (
     ALICE,
     BOB,
     OFF_TOPIC_QUESTION,
@@ -18,11 +22,6 @@ from helpers_telegram import (
     text_of,
     visible,
 )
-
-from bot.telegram import render
-from bot.telegram.callbacks import MAX_CALLBACK_BYTES
-from bot.telegram.state import StateStore
-from bot.testing.botapi_standin import BotApiStandIn
 from retrieval.engine import Engine
 
 

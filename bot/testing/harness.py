@@ -1,4 +1,8 @@
-"""People, chats and readers shared by the Telegram tests (a plain module, not fixtures)."""
+"""What the bot's tests and benchmarks share: people, chats, readers of replies, a running bot.
+
+Tests run with ``--import-mode=importlib``, so shared helpers live in this importable module
+rather than beside the tests.
+"""
 
 from __future__ import annotations
 
@@ -16,7 +20,7 @@ from bot.telegram.services import Services
 from bot.testing.botapi_standin import Request
 from bot.testing.updates import User, channel_chat, group_chat
 
-REPO = Path(__file__).resolve().parents[3]
+REPO = Path(__file__).resolve().parents[2]
 SEEDS_DIR = REPO / "seeds"
 
 ALICE = User(987_654_321, "Alice", "alice")
@@ -54,7 +58,7 @@ def text_of(request: Request) -> str:
 class RunningBot:
     """A bot serving updates from the stand-in until the test ends."""
 
-    app: Application  # type: ignore[type-arg]
+    app: Application
     services: Services
     settings: Settings
     stop: asyncio.Event

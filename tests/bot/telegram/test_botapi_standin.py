@@ -1,0 +1,46 @@
+"""The stand-in itself: Telegram's HTML rules, wrong tokens, and the loopback-only guard."""
+
+from __future__ import annotations
+
+import socket
+
+import httpx
+import pytest
+
+from bot.testing.botapi_standin import BotApiStandIn
+from bot.testing.transcript import HtmlError, telegram_html
+
+
+@pytest.mark.parametrize(
+    ("text", "visible"),
+    [
+        ("<b>a</b> &lt;b&gt; &amp; &quot;", 'a <b> & "'),
+        ('<blockquote>q</blockquote>\n<a href="https://x.org/?a=1&amp;b=2">t</a>', "q\nt"),
+        ("&#128512; &#x1F600;", "😀 😀"),
+    ],
+)
+def test_valid_html(text: str, visible: str) -> None:
+    assert telegram_html(text).visible == visible
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["a < b", "a & b", "<script>x</script>", "<b>open", "<b><i>x</b></i>", "&nbsp;", "x > y"],
+)
+def test_html_telegram_refuses(text: str) -> None:
+    with pytest.raises(HtmlError):
+        telegram_html(text)
+
+
+async def test_wrong_token_and_unknown_method() -> None:
+    async with BotApiStandIn() as api, httpx.AsyncClient() as client:
+        wrong = await client.post(f"{api.base_url}0:wrong/getMe")
+        unknown = await client.post(f"{api.base_url}{api.token}/noSuchMethod")
+        me = await client.post(f"{api.base_url}{api.token}/getMe")
+    assert wrong.status_code == 401 and unknown.status_code == 404
+    assert me.json()["result"]["username"] == api.username
+
+
+def test_only_loopback_connections_are_allowed() -> None:
+    with socket.socket() as sock, pytest.raises(ConnectionRefusedError, match="blocked"):
+        sock.connect(("192.0.2.1", 443))  # TEST-NET-1: never routed anyway
