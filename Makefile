@@ -35,7 +35,10 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) -m benchmarks.answer_latency
+	$(PY) -m benchmarks.cold_ask
 	$(PY) -m benchmarks.indexing
+	$(PY) -m benchmarks.segmentation
+	$(PY) -m benchmarks.bot_load
 
 clean:
 	rm -rf $(VENV) .verbatim
