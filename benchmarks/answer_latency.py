@@ -17,16 +17,16 @@ from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from retrieval.config import EngineSettings  # noqa: E402
-from retrieval.engine import Engine  # noqa: E402
-from retrieval.indexer import build_index  # noqa: E402
+from retrieval.config import EngineSettings
+from retrieval.engine import Engine
+from retrieval.indexer import build_index
 
 REPO = Path(__file__).resolve().parents[1]
 
 
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(share * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
 def main() -> None:
@@ -48,8 +48,10 @@ def main() -> None:
             start = time.perf_counter()
             engine.answer(question)
             timings.append((time.perf_counter() - start) * 1000)
-    print(f"warm answering on seeds: {len(timings)} answers ({len(questions)} questions x "
-          f"{args.rounds} rounds)")
+    print(
+        f"warm answering on seeds: {len(timings)} answers ({len(questions)} questions x "
+        f"{args.rounds} rounds)"
+    )
     print(f"  p50 {percentile(timings, 0.50):6.1f} ms   (target <= 20 ms)")
     print(f"  p95 {percentile(timings, 0.95):6.1f} ms   (target <= 40 ms)")
     print(f"  mean {statistics.fmean(timings):5.1f} ms   max {max(timings):.1f} ms")

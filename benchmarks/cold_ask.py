@@ -26,18 +26,30 @@ def main() -> None:
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
     index = Path(tempfile.mkdtemp(prefix="verbatim-bench-")) / "index"
     cli = [sys.executable, "-m", "bot.cli"]
-    subprocess.run([*cli, "index", "seeds", "--index", str(index), "--quiet"], cwd=REPO, env=env,
-                   check=True, capture_output=True)
+    subprocess.run(
+        [*cli, "index", "seeds", "--index", str(index), "--quiet"],
+        cwd=REPO,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
     walls = []
     peak_kib = 0
     for _ in range(args.runs):
         start = time.perf_counter()
-        subprocess.run([*cli, "ask", QUESTION, "--index", str(index)], cwd=REPO, env=env,
-                       check=True, capture_output=True)
+        subprocess.run(
+            [*cli, "ask", QUESTION, "--index", str(index)],
+            cwd=REPO,
+            env=env,
+            check=True,
+            capture_output=True,
+        )
         walls.append(time.perf_counter() - start)
         peak_kib = max(peak_kib, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
-    print(f"cold `verbatim ask` ({args.runs} runs): wall {min(walls):.2f} s best, "
-          f"{sorted(walls)[len(walls) // 2]:.2f} s median; peak RSS {peak_kib / 1024:.0f} MiB")
+    print(
+        f"cold `verbatim ask` ({args.runs} runs): wall {min(walls):.2f} s best, "
+        f"{sorted(walls)[len(walls) // 2]:.2f} s median; peak RSS {peak_kib / 1024:.0f} MiB"
+    )
 
 
 if __name__ == "__main__":

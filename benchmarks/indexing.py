@@ -26,8 +26,11 @@ def write_corpus(squad: Path, out: Path) -> int:
     with out.open("w", encoding="utf-8") as handle:
         for article in data:
             text = "\n\n".join(p["context"] for p in article["paragraphs"])
-            record = {"id": article["title"], "title": article["title"].replace("_", " "),
-                      "text": text}
+            record = {
+                "id": article["title"],
+                "title": article["title"].replace("_", " "),
+                "text": text,
+            }
             handle.write(json.dumps(record, ensure_ascii=False) + "\n")
     return len(data)
 
@@ -37,7 +40,11 @@ def timed_index(corpus: Path, index: Path) -> tuple[float, str]:
     start = time.perf_counter()
     done = subprocess.run(
         [sys.executable, "-m", "bot.cli", "index", str(corpus), "--index", str(index), "--quiet"],
-        cwd=REPO, env=env, capture_output=True, text=True, check=True,
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     return time.perf_counter() - start, done.stdout.strip()
 

@@ -137,11 +137,12 @@ class Encoder:
                 "(VERBATIM_MODEL=/path/to/model) or use the default, all-MiniLM-L6-v2."
             )
             raise EncoderError(msg) from exc
-        dimension = (
-            model.get_embedding_dimension()
-            if hasattr(model, "get_embedding_dimension")
-            else model.get_sentence_embedding_dimension()
+        get_dimension = getattr(model, "get_embedding_dimension", None) or (
+            model.get_sentence_embedding_dimension
         )
+        dimension = get_dimension()
+        if dimension is None:
+            raise EncoderError(f"The model {self.model_name!r} does not say its vector size.")
         self._identity = ModelIdentity(
             name=self.model_name, dimension=int(dimension), fingerprint=weights_fingerprint(path)
         )

@@ -22,6 +22,7 @@ def build(vectors: np.ndarray, index_type: IndexType) -> Any:
     import faiss
 
     dimension = int(vectors.shape[1])
+    index: Any
     if index_type == "hnsw":
         index = faiss.IndexHNSWFlat(dimension, HNSW_NEIGHBOURS, faiss.METRIC_INNER_PRODUCT)
         index.hnsw.efConstruction = HNSW_EF_CONSTRUCTION

@@ -19,7 +19,9 @@ REPO = Path(__file__).resolve().parents[2]
 def test_ask_json_prints_the_typed_result(
     seeds_index: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code = cli.main(["ask", "Who is Lynn Maalouf?", "--index", str(seeds_index), "--json", "-k", "2"])
+    code = cli.main(
+        ["ask", "Who is Lynn Maalouf?", "--index", str(seeds_index), "--json", "-k", "2"]
+    )
     assert code == 0
     result = json.loads(capsys.readouterr().out)
     assert result["answered"] is True
@@ -34,8 +36,10 @@ def test_ask_json_prints_the_typed_result(
 def test_ask_json_decline_names_closest_topics(
     seeds_index: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert cli.main(["ask", "How do I bake sourdough bread?", "--index", str(seeds_index),
-                     "--json"]) == 0
+    assert (
+        cli.main(["ask", "How do I bake sourdough bread?", "--index", str(seeds_index), "--json"])
+        == 0
+    )
     result = json.loads(capsys.readouterr().out)
     assert result["answered"] is False and result["quotes"] == []
     assert result["closest_topics"]
@@ -56,7 +60,9 @@ def test_sources_lists_every_article(seeds_index: Path, capsys: pytest.CaptureFi
         assert path.name in out
 
 
-def test_missing_index_is_one_clear_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_missing_index_is_one_clear_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert cli.main(["ask", "Who?", "--index", str(tmp_path / "none")]) == cli.EXIT_USAGE
     err = capsys.readouterr().err
     assert "verbatim index" in err and "Traceback" not in err
