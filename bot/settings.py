@@ -56,7 +56,7 @@ class Settings(BaseSettings):
     model: str = DEFAULT_MODEL
     top_k: int = Field(3, ge=1, le=20)
     retriever: Retriever = "hybrid"
-    min_relevance: float = 0.33
+    min_relevance: float = 0.32
     index_type: IndexType = "flat"
     passage_sentences: int = Field(6, ge=1, le=50)
     batch_size: int = Field(64, ge=1, le=4096)

@@ -156,18 +156,29 @@ class Encoder:
         assert self._identity is not None
         return self._identity
 
-    def encode(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
-        """Return an ``(n, dimension)`` float32 array of unit vectors, one row per text."""
+    def encode(
+        self, texts: Sequence[str], *, progress: bool = False, max_tokens: int | None = None
+    ) -> np.ndarray:
+        """Return an ``(n, dimension)`` float32 array of unit vectors, one row per text.
+
+        ``max_tokens`` truncates longer texts harder than the model's own limit (faster).
+        """
         self.load()
         if len(texts) == 0:
             return np.zeros((0, self.identity.dimension), dtype=np.float32)
-        vectors = self._model.encode(
-            list(texts),
-            batch_size=self.batch_size,
-            normalize_embeddings=True,
-            convert_to_numpy=True,
-            show_progress_bar=progress and len(texts) >= PROGRESS_MIN_TEXTS,
-        )
+        limit = self._model.max_seq_length
+        if max_tokens is not None:
+            self._model.max_seq_length = min(limit, max_tokens)
+        try:
+            vectors = self._model.encode(
+                list(texts),
+                batch_size=self.batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=progress and len(texts) >= PROGRESS_MIN_TEXTS,
+            )
+        finally:
+            self._model.max_seq_length = limit
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
     def encode_one(self, text: str) -> np.ndarray:

@@ -18,6 +18,8 @@ class AnswerType(Enum):
     DATE = "date"
     NAME = "name"
     PLACE = "place"
+    #: "Which mosque...", "what organisation...": something named, one capitalised word will do.
+    ENTITY = "entity"
 
 
 _MONTHS = (
@@ -60,11 +62,25 @@ _QUESTION_TYPES: list[tuple[re.Pattern[str], AnswerType]] = [
         ),
         AnswerType.PLACE,
     ),
+    (
+        re.compile(
+            r"^\s*(which|what) (\w+ ){0,2}(group|organi[sz]ation|unit|force|forces|party|"
+            r"mosque|agency|company|team|army|militia|office|ministry|commander|leader|"
+            r"official|spokesman|general|president|minister|newspaper|name)\b|^\s*which\b",
+            re.I,
+        ),
+        AnswerType.ENTITY,
+    ),
 ]
 _NUMBER = re.compile(rf"\b\d[\d,.]*\b|\b({_NUMBER_WORDS})\b", re.I)
 _DATE = re.compile(
     rf"\b(1[0-9]{{3}}|20[0-9]{{2}})s?\b|\b({_MONTHS}|{_DAYS})\b|\b\d+(st|nd|rd|th)\b|"
     r"\b(century|decade|yesterday|today|ago)\b",
+    re.I,
+)
+_DATE_PHRASE = re.compile(
+    rf"\b({_MONTHS})\.?\s+\d{{1,2}}(st|nd|rd|th)?\b|\b\d{{1,2}}(st|nd|rd|th)?\s+({_MONTHS})\b|"
+    r"\b(1[5-9]|20)\d{2}\b",
     re.I,
 )
 _FULL_NAME = re.compile(r"\b[A-Z][\w'’-]+(?:\s+(?:al-|Al\s|bin\s|de\s|van\s)?[A-Z][\w'’-]+)+")
@@ -94,7 +110,9 @@ def _new(tokens: list[str], question_words: set[str]) -> bool:
 def holds(sentence: str, kind: AnswerType, question_words: set[str]) -> bool:
     """Whether ``sentence`` has something of ``kind`` that the question does not contain."""
     if kind is AnswerType.NUMBER:
-        return _new([m.group() for m in _NUMBER.finditer(sentence)], question_words)
+        # "June 6" and "2017" are dates, not the counts a "how many" question wants.
+        undated = _DATE_PHRASE.sub(" ", sentence)
+        return _new([m.group() for m in _NUMBER.finditer(undated)], question_words)
     if kind is AnswerType.DATE:
         return _new([m.group() for m in _DATE.finditer(sentence)], question_words)
     names = [
@@ -103,6 +121,11 @@ def holds(sentence: str, kind: AnswerType, question_words: set[str]) -> bool:
         if m.group().lower() not in STOPWORDS and not _DATE.fullmatch(m.group())
     ]
     if kind is AnswerType.NAME:
-        # A person is usually named in full on first mention: two capitalised words in a row.
-        return any(_new(m.group().split(), question_words) for m in _FULL_NAME.finditer(sentence))
+        # A person is usually named in full on first mention: two capitalised words in a row,
+        # none of them in the question ("Amnesty International" does not answer "Who at
+        # Amnesty...?").
+        return any(
+            not any(w.lower() in question_words for w in m.group().split())
+            for m in _FULL_NAME.finditer(sentence)
+        )
     return _new(names, question_words)

@@ -24,7 +24,7 @@ class EngineSettings(BaseModel):
     top_k: int = Field(3, ge=1, le=20, description="quotes in an answer")
     retriever: Retriever = "hybrid"
     min_relevance: float = Field(
-        0.33, description="decline when the best quote's relevance is below this"
+        0.32, description="decline when the best quote's relevance is below this"
     )
     index_type: IndexType = Field("flat", description="flat is exact; hnsw is approximate")
     passage_sentences: int = Field(6, ge=1, le=50, description="most sentences in a passage")

@@ -17,7 +17,7 @@ from retrieval.errors import IndexCorruptError, IndexMismatchError, IndexMissing
 
 SCHEMA_VERSION = 1
 #: Bumped whenever cleaning or segmentation changes what gets indexed.
-CHUNKING_VERSION = 2
+CHUNKING_VERSION = 3
 MANIFEST_FILE = "manifest.json"
 SENTENCES_FAISS = "sentences.faiss"
 PASSAGES_FAISS = "passages.faiss"

@@ -16,7 +16,7 @@ import numpy as np
 
 from retrieval.answer_type import expected_type, holds, question_words
 from retrieval.config import Retriever
-from retrieval.loaded import LoadedIndex
+from retrieval.loaded import P_DOC, LoadedIndex
 from retrieval.query import Prepared, fts_query
 
 DENSE_SENTENCES = 60
@@ -44,6 +44,32 @@ class Scored:
 
     position: int
     score: float
+
+
+def _focus_nearby(index: LoadedIndex, focus: tuple[str, ...], passages: list[int]) -> np.ndarray:
+    """Share of the question's names and numbers found in each passage or a neighbour of it.
+
+    A name often stands one paragraph before the sentence that answers ("...the UN rights
+    office..." / "“...”, spokesman Rupert Colville said."), across a passage boundary.
+    """
+    best = np.zeros(len(passages))
+    for step in (-1, 0, 1):
+        nearby = [p + step for p in passages]
+        valid = np.array(
+            [
+                0 <= n < len(index.passages)
+                and index.passages[n, P_DOC] == index.passages[p, P_DOC]
+                for p, n in zip(passages, nearby, strict=True)
+            ]
+        )
+        found = index.lexicon.coverage(
+            focus,
+            [n if ok else p for n, p, ok in zip(nearby, passages, valid, strict=True)],
+            passages=True,
+            variants=True,
+        )
+        best = np.maximum(best, np.where(valid, found, 0.0))
+    return best
 
 
 def search(
@@ -122,7 +148,7 @@ def _hybrid(
         + W_PASSAGE_COVERAGE * cov_p_u[idx]
     )
     if prepared.focus:
-        focus_p = index.lexicon.coverage(prepared.focus, unique_passages, passages=True)
+        focus_p = _focus_nearby(index, prepared.focus, unique_passages)
         score = score * (FOCUS_FLOOR + (1.0 - FOCUS_FLOOR) * focus_p[idx])
     order = np.argsort(-score, kind="stable")
     kind = expected_type(prepared.text)
