@@ -18,6 +18,7 @@ $(STAMP): $(PY) pyproject.toml
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet torch==2.13.0
 	$(PY) -m pip install --quiet -e '.[test]'
+	$(PY) -m embeddings.onnx_export
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -39,6 +40,7 @@ bench: $(STAMP)
 	$(PY) -m benchmarks.indexing
 	$(PY) -m benchmarks.segmentation
 	$(PY) -m benchmarks.bot_load
+	$(PY) -m benchmarks.encoder
 
 clean:
 	rm -rf $(VENV) .verbatim

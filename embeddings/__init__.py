@@ -1,14 +1,24 @@
-"""Text to vectors: a thin, lazily loaded wrapper over sentence-transformers.
+"""Text to vectors: a lazily loaded encoder on ONNX Runtime (or sentence-transformers).
 
 Knows nothing of articles, indexes or Telegram.
 """
 
 from embeddings.encoder import (
+    DEFAULT_BACKEND,
     DEFAULT_MODEL,
+    ENCODER_BACKENDS,
     Encoder,
     EncoderError,
     ModelIdentity,
     model_fingerprint,
 )
 
-__all__ = ["DEFAULT_MODEL", "Encoder", "EncoderError", "ModelIdentity", "model_fingerprint"]
+__all__ = [
+    "DEFAULT_BACKEND",
+    "DEFAULT_MODEL",
+    "ENCODER_BACKENDS",
+    "Encoder",
+    "EncoderError",
+    "ModelIdentity",
+    "model_fingerprint",
+]

