@@ -12,6 +12,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     HF_HUB_OFFLINE=1 \
     TRANSFORMERS_OFFLINE=1 \
     TOKENIZERS_PARALLELISM=false \
+    VERBATIM_CACHE_DIR=/app/cache \
     VERBATIM_CORPUS=/app/seeds \
     VERBATIM_INDEX_DIR=/app/index \
     VERBATIM_FEEDBACK_DB=/data/feedback.sqlite3 \
@@ -32,12 +33,15 @@ COPY bot ./bot
 RUN pip install .
 
 RUN useradd --create-home --uid 10001 verbatim \
-    && mkdir -p /app/index /data \
-    && chown verbatim /app/index /data
+    && mkdir -p /app/index /app/cache /data \
+    && chown verbatim /app/index /app/cache /data
 COPY --chown=verbatim seeds ./seeds
 
 USER verbatim
-RUN verbatim index /app/seeds --index /app/index --quiet
+# The int8 ONNX encoder is made once from the bundled weights (torch is needed only for this);
+# answering never imports torch.
+RUN python -m embeddings.onnx_export \
+    && verbatim index /app/seeds --index /app/index --quiet
 
 VOLUME ["/data"]
 EXPOSE 8443

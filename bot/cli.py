@@ -47,6 +47,8 @@ def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
         f"{report.sentences} sentences, {report.passages} passages ({changes}; "
         f"{len(report.skipped)} files skipped) in {report.seconds:.1f}s"
     )
+    for note in report.notes:
+        print(f"  {note}")
     return EXIT_OK
 
 
@@ -127,6 +129,13 @@ _COMMON_FLAGS: list[tuple[tuple[str, ...], dict[str, Any]]] = [
     ),
     (("--config",), {"metavar": "FILE", "help": "TOML config file (default verbatim.toml)"}),
     (("--model",), {"help": "sentence-transformers model name or path"}),
+    (
+        ("--encoder",),
+        {
+            "choices": ["onnx-int8", "onnx", "torch"],
+            "help": "how vectors are computed (default onnx-int8; the index records it)",
+        },
+    ),
     (("-v", "--verbose"), {"action": "store_true", "help": "log details to stderr"}),
 ]
 
@@ -146,7 +155,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("path", nargs="?", help="folder or file (.txt .md .html .jsonl); default seeds/")
     p.add_argument("--rebuild", action="store_true", help="ignore the existing index, start over")
     p.add_argument(
-        "--index-type", choices=["flat", "hnsw"], help="flat (exact) or hnsw (approximate)"
+        "--index-type",
+        choices=["auto", "flat", "ivf"],
+        help="auto (default: exact search, IVF past 50,000 sentences), flat (exact), ivf",
     )
     p.add_argument("-q", "--quiet", action="store_true", help="no progress output")
     p.set_defaults(func=cmd_index)
@@ -191,6 +202,7 @@ def _settings_from(args: argparse.Namespace) -> Settings:
     return load_settings(
         index_dir=getattr(args, "index_dir", None),
         model=getattr(args, "model", None),
+        encoder=getattr(args, "encoder", None),
         top_k=getattr(args, "k", None),
         index_type=getattr(args, "index_type", None),
     )

@@ -23,7 +23,7 @@ from pydantic_settings import (
 )
 
 from embeddings import DEFAULT_MODEL
-from retrieval.config import EngineSettings, IndexType, Retriever
+from retrieval.config import EncoderBackend, EngineSettings, IndexType, Retriever
 
 DEFAULT_INDEX_DIR = Path(".verbatim/index")
 DEFAULT_CORPUS = Path("seeds")
@@ -57,7 +57,8 @@ class Settings(BaseSettings):
     top_k: int = Field(3, ge=1, le=20)
     retriever: Retriever = "hybrid"
     min_relevance: float = 0.32
-    index_type: IndexType = "flat"
+    index_type: IndexType = "auto"
+    encoder: EncoderBackend = "onnx-int8"
     passage_sentences: int = Field(6, ge=1, le=50)
     batch_size: int = Field(64, ge=1, le=4096)
 
@@ -118,6 +119,7 @@ class Settings(BaseSettings):
             retriever=self.retriever,
             min_relevance=self.min_relevance,
             index_type=self.index_type,
+            encoder=self.encoder,
             passage_sentences=self.passage_sentences,
             batch_size=self.batch_size,
         )

@@ -115,11 +115,6 @@ def holds(sentence: str, kind: AnswerType, question_words: set[str]) -> bool:
         return _new([m.group() for m in _NUMBER.finditer(undated)], question_words)
     if kind is AnswerType.DATE:
         return _new([m.group() for m in _DATE.finditer(sentence)], question_words)
-    names = [
-        m.group()
-        for m in _CAPITALISED.finditer(sentence)
-        if m.group().lower() not in STOPWORDS and not _DATE.fullmatch(m.group())
-    ]
     if kind is AnswerType.NAME:
         # A person is usually named in full on first mention: two capitalised words in a row,
         # none of them in the question ("Amnesty International" does not answer "Who at
@@ -128,4 +123,9 @@ def holds(sentence: str, kind: AnswerType, question_words: set[str]) -> bool:
             not any(w.lower() in question_words for w in m.group().split())
             for m in _FULL_NAME.finditer(sentence)
         )
+    names = [
+        m.group()
+        for m in _CAPITALISED.finditer(sentence)
+        if m.group().lower() not in STOPWORDS and not _DATE.fullmatch(m.group())
+    ]
     return _new(names, question_words)

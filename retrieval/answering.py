@@ -15,7 +15,7 @@ import numpy as np
 
 from retrieval.answer_type import expected_type, holds, question_words
 from retrieval.config import Retriever
-from retrieval.loaded import P_DOC, S_DOC, S_END, S_ORD, S_PASSAGE, S_START, LoadedIndex
+from retrieval.loaded import LoadedIndex, Reader
 from retrieval.query import prepare
 from retrieval.search import Scored, search
 from retrieval.types import Answer, Extract, Quote
@@ -62,21 +62,23 @@ def answer(
         return Answer(question=shown[:200], status="invalid_question", message=prepared.problem)
     offset = max(0, min(int(offset), MAX_OFFSET))
     query_vector = index.encoder.encode_one(prepared.text)
-    ranked = search(index, prepared, query_vector, retriever)
     hybrid = retriever == "hybrid"
-    quotes = _choose(
-        index,
-        ranked,
-        offset + top_k + 1,
-        relative=hybrid,
-        wants=answer_type_check(prepared.text) if hybrid else None,
-    )
-    relevance = quotes[0].score if quotes else -math.inf
+    with index.reader() as reader:
+        ranked = search(reader, prepared, query_vector, retriever)
+        quotes = _choose(
+            reader,
+            ranked,
+            offset + top_k + 1,
+            relative=hybrid,
+            wants=answer_type_check(prepared.text) if hybrid else None,
+        )
+        relevance = quotes[0].score if quotes else -math.inf
+        topics = closest_topics(reader, query_vector)
     result = Answer(
         question=shown,
         status="answered" if quotes else "not_found",
         quotes=tuple(quotes[offset : offset + top_k]),
-        closest_topics=closest_topics(index, query_vector),
+        closest_topics=topics,
         relevance=relevance if math.isfinite(relevance) else 0.0,
         offset=offset,
         has_more=len(quotes) > offset + top_k,
@@ -117,13 +119,17 @@ def answer_type_check(question: str) -> Callable[[str], bool] | None:
     return lambda sentence: holds(sentence, kind, words)
 
 
-def closest_topics(index: LoadedIndex, query_vector: np.ndarray) -> tuple[str, ...]:
+def closest_topics(reader: Reader, query_vector: np.ndarray) -> tuple[str, ...]:
     """Titles (or ids) of the documents whose passages are nearest the question."""
-    from retrieval import vectors
-
+    hits = reader.dense("passages", query_vector, 10 * CLOSEST_TOPICS)
+    rows = reader.passages([pos for pos, _ in hits])
+    reader.documents([r.doc for r in rows.values() if r is not None])
     topics: list[str] = []
-    for pos, _score in vectors.search(index.passage_faiss, query_vector, 10 * CLOSEST_TOPICS):
-        source = index.sources[int(index.passages[pos, P_DOC])]
+    for pos, _score in hits:
+        row = rows[pos]
+        if row is None:
+            continue
+        source = reader.document(row.doc).source
         topic = source.title or source.id
         if topic not in topics:
             topics.append(topic)
@@ -132,30 +138,30 @@ def closest_topics(index: LoadedIndex, query_vector: np.ndarray) -> tuple[str, .
     return tuple(topics)
 
 
-def extract(index: LoadedIndex, first: int, last: int) -> Extract:
+def extract(reader: Reader, first: int, last: int) -> Extract:
     """The verbatim text from sentence position ``first`` to ``last`` (same document)."""
-    row_a, row_b = index.sentences[first], index.sentences[last]
-    document = index.documents[int(row_a[S_DOC])]
-    start, end = int(row_a[S_START]), int(row_b[S_END])
+    rows = reader.sentences([first, last])
+    row_a, row_b = rows[first], rows[last]
+    if row_a is None or row_b is None or row_a.doc != row_b.doc:
+        raise ValueError(f"sentences {first}..{last} are not one live document's")
+    text = reader.text(row_a.doc)
     return Extract(
-        text=document.text[start:end],
-        start=start,
-        end=end,
-        source=index.sources[int(row_a[S_DOC])],
-        first_sentence=int(row_a[S_ORD]),
-        last_sentence=int(row_b[S_ORD]),
+        text=text[row_a.start : row_b.end],
+        start=row_a.start,
+        end=row_b.end,
+        source=reader.document(row_a.doc).source,
+        first_sentence=row_a.ordinal,
+        last_sentence=row_b.ordinal,
     )
 
 
-def _same_passage(index: LoadedIndex, a: int, b: int) -> bool:
-    if not (0 <= b < len(index.sentences)):
-        return False
-    ra, rb = index.sentences[a], index.sentences[b]
-    return bool(ra[S_DOC] == rb[S_DOC] and ra[S_PASSAGE] == rb[S_PASSAGE])
+def _text(reader: Reader, pos: int) -> str:
+    row = reader.sentence(pos)
+    return row.text if row is not None else ""
 
 
 def quote_span(
-    index: LoadedIndex,
+    reader: Reader,
     pos: int,
     scores: dict[int, float] | None = None,
     wants: Callable[[str], bool] | None = None,
@@ -167,43 +173,46 @@ def quote_span(
     this one lacks the kind of answer asked for and that one has it (``wants``), and a
     neighbour when it is very short.
     """
+    reader.sentences([pos - 2, pos - 1, pos, pos + 1, pos + 2])
+    same = reader.same_passage
     first = last = pos
-    if _LEANS_BACK.match(index.sentence_text(pos)) and _same_passage(index, pos, pos - 1):
+    if _LEANS_BACK.match(_text(reader, pos)) and same(pos, pos - 1):
         first = pos - 1
-    if wants is not None and not wants(index.sentence_text(pos)):
-        if _same_passage(index, pos, last + 1) and wants(index.sentence_text(last + 1)):
+    if wants is not None and not wants(_text(reader, pos)):
+        if same(pos, last + 1) and wants(_text(reader, last + 1)):
             last += 1
-        elif _same_passage(index, pos, first - 1) and wants(index.sentence_text(first - 1)):
+        elif same(pos, first - 1) and wants(_text(reader, first - 1)):
             first -= 1
     if scores:
         bar = scores.get(pos, 0.0) * MERGE_SHARE
         if (
             last - first + 1 < MAX_QUOTE_SENTENCES
-            and _same_passage(index, pos, last + 1)
+            and same(pos, last + 1)
             and (scores.get(last + 1, -math.inf) >= bar)
         ):
             last += 1
         if (
             last - first + 1 < MAX_QUOTE_SENTENCES
-            and _same_passage(index, pos, first - 1)
+            and same(pos, first - 1)
             and (scores.get(first - 1, -math.inf) >= bar)
         ):
             first -= 1
     while (
-        _span_chars(index, first, last) < MIN_QUOTE_CHARS
+        _span_chars(reader, first, last) < MIN_QUOTE_CHARS
         and last - first + 1 < MAX_QUOTE_SENTENCES
-        and _same_passage(index, pos, last + 1)
+        and same(pos, last + 1)
     ):
         last += 1
     return first, last
 
 
-def _span_chars(index: LoadedIndex, first: int, last: int) -> int:
-    return int(index.sentences[last, S_END] - index.sentences[first, S_START])
+def _span_chars(reader: Reader, first: int, last: int) -> int:
+    a, b = reader.sentence(first), reader.sentence(last)
+    return 0 if a is None or b is None else b.end - a.start
 
 
 def _choose(
-    index: LoadedIndex,
+    reader: Reader,
     ranked: list[Scored],
     limit: int,
     *,
@@ -211,7 +220,7 @@ def _choose(
     wants: Callable[[str], bool] | None = None,
 ) -> list[Quote]:
     """Pick quotes best first: no overlaps, no repeats, agreement folded into ``also_in``."""
-    chosen: list[tuple[Quote, int, int, list[Extract]]] = []
+    chosen: list[tuple[Quote, np.ndarray, int, list[Extract]]] = []
     covered: set[int] = set()
     floor = ranked[0].score * RELATIVE_FLOOR if ranked and relative else -math.inf
     scores = {c.position: c.score for c in ranked} if relative else None
@@ -220,16 +229,20 @@ def _choose(
             break
         if cand.position in covered:
             continue
-        vector = index.sentence_vectors[cand.position]
-        doc = int(index.sentences[cand.position, S_DOC])
+        row = reader.sentence(cand.position)
+        if row is None:
+            continue
+        vector = reader.sentence_vectors([cand.position])[0]
+        doc = row.doc
         folded = False
-        for _quote, anchor, anchor_doc, agreeing in chosen:
-            similarity = float(index.sentence_vectors[anchor] @ vector)
+        for _quote, anchor_vector, anchor_doc, agreeing in chosen:
+            similarity = float(anchor_vector @ vector)
             if anchor_doc == doc and similarity >= DUPLICATE_SIMILARITY:
                 folded = True
             elif anchor_doc != doc and similarity >= AGREEMENT_SIMILARITY:
-                if all(e.source.id != index.sources[doc].id for e in agreeing):
-                    agreeing.append(extract(index, *quote_span(index, cand.position)))
+                doc_id = reader.document(doc).source.id
+                if all(e.source.id != doc_id for e in agreeing):
+                    agreeing.append(extract(reader, *quote_span(reader, cand.position)))
                 folded = True
             if folded:
                 break
@@ -238,15 +251,13 @@ def _choose(
             continue
         if len(chosen) >= limit:
             continue
-        first, last = quote_span(index, cand.position, scores, wants)
+        first, last = quote_span(reader, cand.position, scores, wants)
         if any(p in covered for p in range(first, last + 1)):
             first = last = cand.position
         covered.update(range(first, last + 1))
-        base = extract(index, first, last)
-        chosen.append(
-            (Quote(**base.model_dump(), score=round(cand.score, 6)), cand.position, doc, [])
-        )
+        base = extract(reader, first, last)
+        chosen.append((Quote(**base.model_dump(), score=round(cand.score, 6)), vector, doc, []))
     return [
         quote.model_copy(update={"also_in": tuple(agreeing)}) if agreeing else quote
-        for quote, _anchor, _doc, agreeing in chosen
+        for quote, _vector, _doc, agreeing in chosen
     ]

@@ -12,7 +12,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from embeddings import DEFAULT_MODEL
 
 Retriever = Literal["dense", "lexical", "rrf", "hybrid"]
-IndexType = Literal["flat", "hnsw"]
+IndexType = Literal["auto", "flat", "ivf"]
+EncoderBackend = Literal["onnx-int8", "onnx", "torch"]
 
 
 class EngineSettings(BaseModel):
@@ -26,7 +27,12 @@ class EngineSettings(BaseModel):
     min_relevance: float = Field(
         0.32, description="decline when the best quote's relevance is below this"
     )
-    index_type: IndexType = Field("flat", description="flat is exact; hnsw is approximate")
+    index_type: IndexType = Field(
+        "auto", description="flat is exact; ivf is approximate; auto picks by corpus size"
+    )
+    encoder: EncoderBackend = Field(
+        "onnx-int8", description="onnx-int8 (default), onnx (fp32) or torch (sentence-transformers)"
+    )
     passage_sentences: int = Field(6, ge=1, le=50, description="most sentences in a passage")
     batch_size: int = Field(64, ge=1, le=4096)
     progress: bool = True

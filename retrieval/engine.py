@@ -1,30 +1,43 @@
 """The engine the faces hold: a loaded index plus the encoder, behind a small API.
 
-``Engine.open`` does the heavy work (model, FAISS, SQLite); every other method is cheap and
-thread-safe, so the bot can call them from worker threads concurrently.
+``Engine.open`` does the heavy work (model, vector maps, SQLite); every other method is cheap and
+thread-safe, so the bot can call them from worker threads concurrently. The engine follows its
+index directory: rows added in place are picked up by the loaded index itself, and a new
+generation (a rebuild by another process) is opened on the next question.
 """
 
 from __future__ import annotations
 
+import contextlib
 import re
+import sqlite3
+import threading
 from pathlib import Path
 
 from embeddings import Encoder
-from retrieval import answering
+from retrieval import answering, store
+from retrieval import manifest as mf
 from retrieval.config import EngineSettings, Retriever
-from retrieval.loaded import S_DOC, S_END, S_START, LoadedIndex
+from retrieval.errors import IndexCorruptError, rebuild_hint
+from retrieval.loaded import LoadedIndex
 from retrieval.types import Answer, DocumentInfo, Extract, IndexInfo
 
 MAX_CONTEXT_WINDOW = 10
 _TITLE_WORD = re.compile(r"[A-Za-z][\w'-]+")
 
 
+#: How many example titles /start looks through.
+EXAMPLE_SCAN = 200
+
+
 class Engine:
     """Answers questions over one index directory."""
 
     def __init__(self, index: LoadedIndex, settings: EngineSettings) -> None:
-        self.index = index
+        self._index = index
         self.settings = settings
+        self._lock = threading.Lock()
+        self._manifest_stamp = _stamp(index.index_dir)
 
     @classmethod
     def open(
@@ -36,6 +49,27 @@ class Engine:
         with a ``message`` naming the command that rebuilds the index).
         """
         return cls(LoadedIndex.open(index_dir, settings, encoder=encoder), settings)
+
+    @property
+    def index(self) -> LoadedIndex:
+        """The loaded index, reopened first when another process swapped in a new generation."""
+        stamp = _stamp(self._index.index_dir)
+        if stamp != self._manifest_stamp:
+            self.reload()
+        return self._index
+
+    def reload(self) -> None:
+        """Open the index directory's current generation (keeping the loaded encoder)."""
+        with self._lock:
+            stamp = _stamp(self._index.index_dir)
+            old = self._index
+            try:
+                current = mf.read(old.index_dir).generation
+            except Exception:  # a half-visible or damaged manifest: keep serving the old one
+                return
+            if current != old.manifest.generation:
+                self._index = LoadedIndex.open(old.index_dir, self.settings, encoder=old.encoder)
+            self._manifest_stamp = stamp
 
     def answer(
         self,
@@ -50,13 +84,31 @@ class Engine:
 
         Never raises for bad questions: they come back with status ``invalid_question``.
         """
-        return answering.answer(
-            question,
-            self.index,
-            top_k=top_k or self.settings.top_k,
-            offset=offset,
-            retriever=retriever or self.settings.retriever,
-            min_relevance=self.settings.min_relevance if min_relevance is None else min_relevance,
+        kwargs = {
+            "top_k": top_k or self.settings.top_k,
+            "offset": offset,
+            "retriever": retriever or self.settings.retriever,
+            "min_relevance": (
+                self.settings.min_relevance if min_relevance is None else min_relevance
+            ),
+        }
+        try:
+            return answering.answer(question, self.index, **kwargs)  # type: ignore[arg-type]
+        except sqlite3.Error:
+            pass
+        # The generation may have been swapped and removed under us: reopen, answer once more.
+        self.reload()
+        try:
+            return answering.answer(question, self.index, **kwargs)  # type: ignore[arg-type]
+        except sqlite3.Error as exc:
+            raise self._damaged(exc) from exc
+
+    def _damaged(self, exc: Exception) -> IndexCorruptError:
+        index_dir = self._index.index_dir
+        hint = rebuild_hint(str(index_dir), self._index.manifest.corpus)
+        return IndexCorruptError(
+            f"The index at {index_dir} is damaged ({type(exc).__name__}: {exc}). "
+            f"Rebuild it with: {hint}"
         )
 
     def context(self, doc_id: str, start: int, end: int, *, window: int = 2) -> Extract:
@@ -64,49 +116,51 @@ class Engine:
 
         Raises KeyError for an unknown document and ValueError for a range it does not hold.
         """
-        doc = self.index.doc_index[doc_id]
         window = max(0, min(window, MAX_CONTEXT_WINDOW))
-        first_pos = int(self.index.doc_first_sentence[doc])
-        if first_pos < 0:
-            raise ValueError(f"{doc_id} has no indexed sentences")
-        rows = self.index.sentences
-        last_pos = first_pos
-        while last_pos + 1 < len(rows) and rows[last_pos + 1, S_DOC] == doc:
-            last_pos += 1
-        positions = [
-            p
-            for p in range(first_pos, last_pos + 1)
-            if rows[p, S_START] < end and rows[p, S_END] > start
-        ]
-        if not positions:
-            raise ValueError(f"{doc_id} holds no sentence in [{start}, {end})")
-        lo = max(first_pos, positions[0] - window)
-        hi = min(last_pos, positions[-1] + window)
-        return answering.extract(self.index, lo, hi)
+        with self.index.reader() as reader:
+            doc = store.document_by_id(reader.conn, doc_id)
+            if doc is None:
+                raise KeyError(doc_id)
+            if doc.sentence_count == 0:
+                raise ValueError(f"{doc_id} has no indexed sentences")
+            first_pos = doc.first_sentence
+            last_pos = first_pos + doc.sentence_count - 1
+            rows = reader.sentences(range(first_pos, last_pos + 1))
+            positions = [
+                p
+                for p, row in rows.items()
+                if row is not None and row.start < end and row.end > start
+            ]
+            if not positions:
+                raise ValueError(f"{doc_id} holds no sentence in [{start}, {end})")
+            lo = max(first_pos, min(positions) - window)
+            hi = min(last_pos, max(positions) + window)
+            return answering.extract(reader, lo, hi)
 
     def sources(self) -> list[DocumentInfo]:
         """Every indexed document, in id order."""
-        counts: dict[int, int] = {}
-        for row in self.index.sentences:
-            counts[int(row[S_DOC])] = counts.get(int(row[S_DOC]), 0) + 1
-        return [
-            DocumentInfo(source=source, sentences=counts.get(i, 0), chars=len(doc.text))
-            for i, (doc, source) in enumerate(
-                zip(self.index.documents, self.index.sources, strict=True)
-            )
-        ]
+        with self.index.reader() as reader:
+            return [
+                DocumentInfo(source=row.source, sentences=row.sentence_count, chars=row.chars)
+                for row in store.all_documents(reader.conn)
+            ]
 
     def info(self) -> IndexInfo:
         """Model, counts and build date of the loaded index."""
-        manifest = self.index.manifest
+        index = self.index
+        manifest = index.manifest
+        with index.reader() as reader:
+            stats = reader.state.stats
+            ann = reader.state.sentence_ann is not None
+            updated = store.get_meta(reader.conn, "updated_at") or manifest.built_at
         return IndexInfo(
             model_name=manifest.model.name,
             dimension=manifest.model.dimension,
-            documents=manifest.counts.documents,
-            sentences=manifest.counts.sentences,
-            passages=manifest.counts.passages,
-            built_at=manifest.built_at,
-            index_type=manifest.index_type,
+            documents=stats.documents,
+            sentences=stats.sentences,
+            passages=stats.passages,
+            built_at=updated,
+            index_type="ivf" if ann else "flat",
         )
 
     def example_questions(self, n: int = 3) -> list[str]:
@@ -115,10 +169,24 @@ class Engine:
         Each is built from a document's title: "What do the articles say about <title>?".
         """
         examples: list[str] = []
-        for doc in self.index.documents:
-            title = (doc.title or "").strip().rstrip(".")
+        with self.index.reader() as reader:
+            rows = store.all_documents(reader.conn, limit=EXAMPLE_SCAN)
+        for row in rows:
+            title = (row.source.title or "").strip().rstrip(".")
             if len(_TITLE_WORD.findall(title)) >= 3 and len(title) <= 90:
                 examples.append(f"What do the articles say about “{title}”?")
             if len(examples) == n:
                 break
         return examples
+
+    def close(self) -> None:
+        """Close the store connections (the engine must not be used afterwards)."""
+        self._index.close()
+
+
+def _stamp(index_dir: Path) -> tuple[int, int] | None:
+    """What changes when ``manifest.json`` is replaced (inode and modification time)."""
+    with contextlib.suppress(OSError):
+        info = (index_dir / mf.MANIFEST_FILE).stat()
+        return (info.st_ino, info.st_mtime_ns)
+    return None

@@ -1,27 +1,35 @@
-"""Which question terms each sentence and passage holds, for IDF-weighted term coverage.
+"""Terms: what each sentence and passage is about, and how much of a question it covers.
 
-Built in memory when an index is loaded (stemmed tokens per sentence, postings per term), so
-answering scores a hundred candidates in microseconds instead of issuing a query per term.
-SQLite's FTS5 still does the BM25 candidate search; this only measures coverage.
+At build time each sentence gets its stemmed content words plus the acronyms it spells out in
+capitals ("SDF"); a passage gets the union of its sentences' terms and its title's. The store
+keeps them with every term's document frequency and the acronyms the articles define
+("Syrian Democratic Forces (SDF)"), so answering reads only the few rows it scores.
+
+At question time :class:`QueryTerms` weighs the question's terms by IDF and measures, for each
+candidate, the weighted share present. A term is present in a sentence that holds it, that
+holds an acronym whose long name contains it, or (for an acronym asked about) that holds its
+whole long name.
 """
 
 from __future__ import annotations
 
-import bisect
 import math
 import re
+import sqlite3
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
 
 import numpy as np
 import snowballstemmer
 
+from retrieval import store
 from retrieval.query import STOPWORDS
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 _STEMMER = snowballstemmer.stemmer("english")
 #: "Syrian Democratic Forces (SDF)": a capitalised name and its acronym in brackets.
 _DEFINITION = re.compile(r"((?:[A-Z][\w'’]*(?:-[A-Za-z][\w'’]*)*\s+){1,7})\(([A-Z]{2,8})\)")
+#: Acronyms are kept in capitals among a sentence's terms (stems are lower case).
 _ACRONYM = re.compile(r"\b[A-Z]{2,8}\b")
 #: Name variants: "iraq" and "iraqi", "syria" and "syrian" differ by at most this many letters.
 VARIANT_EXTRA_LETTERS = 2
@@ -39,7 +47,17 @@ def terms_of(text: str) -> set[str]:
     return {stem(w) for w in _WORD.findall(text.lower()) if w not in STOPWORDS and w.strip("_")}
 
 
-def acronyms(texts: Iterable[str]) -> dict[str, set[str]]:
+def sentence_terms(text: str) -> frozenset[str]:
+    """What a sentence is indexed under: its stems and the acronyms it writes in capitals."""
+    return frozenset(terms_of(text) | set(_ACRONYM.findall(text)))
+
+
+def acronym_key(acronym: str) -> str:
+    """How a question's term spells ``acronym`` ("SDF" -> "sdf")."""
+    return stem(acronym.lower())
+
+
+def acronyms(texts: Iterable[str]) -> dict[str, frozenset[str]]:
     """Acronyms the texts define, mapped to the stemmed words of their long names.
 
     Only definitions whose initials spell the acronym count ("Counter-Terrorism Service
@@ -59,87 +77,102 @@ def acronyms(texts: Iterable[str]) -> dict[str, set[str]]:
                 if initials.upper() == acronym:
                     found.setdefault(acronym, set()).update(terms_of(" ".join(name)))
                     break
-    return found
+    return {acronym: frozenset(name) for acronym, name in found.items() if name}
 
 
-class Lexicon:
-    """Postings of stemmed terms over sentence and passage positions, with IDF weights."""
+def idf(df: int, total: int) -> float:
+    """BM25-style IDF; a term the corpus never uses gets the highest weight."""
+    return math.log(1.0 + (total - df + 0.5) / (df + 0.5))
+
+
+class QueryTerms:
+    """A question's terms, weighed against one store, ready to score candidates."""
 
     def __init__(
         self,
-        sentence_texts: Sequence[str],
-        sentence_passage: Sequence[int],
-        passage_extra: Sequence[str],
+        conn: sqlite3.Connection,
+        terms: Iterable[str],
+        *,
+        sentences: int,
+        passages: int,
+        variants_cache: dict[str, frozenset[str]] | None = None,
     ) -> None:
-        """``passage_extra`` holds text every sentence of a passage shares (its title)."""
-        self.sentences: dict[str, set[int]] = {}
-        self.passages: dict[str, set[int]] = {}
-        defined = acronyms(sentence_texts)
-        for pos, text in enumerate(sentence_texts):
-            terms = terms_of(text)
-            for acronym in set(_ACRONYM.findall(text)) & defined.keys():
-                terms |= defined[acronym]
-            for acronym, name in defined.items():
-                if name <= terms:
-                    terms.add(stem(acronym.lower()))
-            for term in terms:
-                self.sentences.setdefault(term, set()).add(pos)
-                self.passages.setdefault(term, set()).add(int(sentence_passage[pos]))
-        for passage, text in enumerate(passage_extra):
-            for term in terms_of(text):
-                self.passages.setdefault(term, set()).add(passage)
-        self.n_sentences = max(1, len(sentence_texts))
-        self.n_passages = max(1, len(passage_extra))
-        self._vocabulary = sorted(self.passages)
+        """``variants_cache`` may be shared between questions over one store version."""
+        self.stems = list(dict.fromkeys(stem(t) for t in terms))
+        self._conn = conn
+        frequencies = store.term_frequencies(conn, self.stems)
+        total_s, total_p = max(1, sentences), max(1, passages)
+        self.sentence_weights = np.array(
+            [idf(frequencies.get(s, (0, 0))[0], total_s) for s in self.stems]
+        )
+        self.passage_weights = np.array(
+            [idf(frequencies.get(s, (0, 0))[1], total_p) for s in self.stems]
+        )
+        self._by_term, self._by_key = store.acronyms_for(conn, self.stems)
+        self._variants: dict[str, frozenset[str]] = {} if variants_cache is None else variants_cache
 
-    def variants(self, term: str) -> list[str]:
-        """Indexed terms that are ``term`` or differ from it by a short ending (iraq, iraqi)."""
-        if len(term) < VARIANT_MIN_LENGTH:
-            return [term]
+    def variants(self, term: str) -> frozenset[str]:
+        """Stored terms that are ``term`` or differ from it by a short ending (iraq, iraqi)."""
+        cached = self._variants.get(term)
+        if cached is not None:
+            return cached
         found = {term}
-        start = bisect.bisect_left(self._vocabulary, term)
-        for other in self._vocabulary[start:]:
-            if not other.startswith(term):
-                break
-            if len(other) - len(term) <= VARIANT_EXTRA_LETTERS:
-                found.add(other)
-        for cut in range(1, VARIANT_EXTRA_LETTERS + 1):
-            prefix = term[:-cut]
-            if len(prefix) >= VARIANT_MIN_LENGTH and prefix in self.passages:
-                found.add(prefix)
-        return sorted(found)
+        if len(term) >= VARIANT_MIN_LENGTH:
+            found.update(
+                store.terms_with_prefix(self._conn, term, longest=len(term) + VARIANT_EXTRA_LETTERS)
+            )
+            shorter = [
+                term[:-cut]
+                for cut in range(1, VARIANT_EXTRA_LETTERS + 1)
+                if len(term) - cut >= VARIANT_MIN_LENGTH
+            ]
+            held = store.term_frequencies(self._conn, shorter)
+            found.update(p for p in shorter if held.get(p, (0, 0))[1] > 0)
+        result = frozenset(found)
+        self._variants[term] = result
+        return result
 
-    def idf(self, term: str, *, passages: bool = False) -> float:
-        """BM25-style IDF; a term the corpus never uses gets the highest weight."""
-        postings = (self.passages if passages else self.sentences).get(term, ())
-        total = self.n_passages if passages else self.n_sentences
-        df = len(postings)
-        return math.log(1.0 + (total - df + 0.5) / (df + 0.5))
+    def _present(self, term: str, names: frozenset[str], term_sets: Sequence[str]) -> np.ndarray:
+        """Whether ``term`` (spelled as any of ``names``) is in each term string."""
+        padded = [f" {name} " for name in names]
+        if len(padded) == 1:
+            one = padded[0]
+            found = [one in held for held in term_sets]
+        else:
+            found = [any(p in held for p in padded) for held in term_sets]
+        spelled = [f" {a} " for a in self._by_term.get(term, ())]
+        long_name = [f" {w} " for w in self._by_key.get(term, ())]
+        if spelled or long_name:
+            for i, held in enumerate(term_sets):
+                if not found[i]:
+                    found[i] = any(a in held for a in spelled) or bool(
+                        long_name and all(w in held for w in long_name)
+                    )
+        return np.array(found, dtype=bool)
 
     def coverage(
         self,
-        terms: Iterable[str],
-        positions: Sequence[int],
+        term_sets: Sequence[str],
         *,
         passages: bool = False,
         variants: bool = False,
+        only: Sequence[str] | None = None,
     ) -> np.ndarray:
-        """IDF-weighted share of ``terms`` present at each position (0..1).
+        """IDF-weighted share of the question's terms (or of ``only``) in each term string (0..1).
 
-        With ``variants`` a term also counts as present through its name variants.
+        ``term_sets`` are rows' terms as :func:`retrieval.store.term_string` keeps them.
         """
-        stems = list(dict.fromkeys(stem(t) for t in terms))
-        result = np.zeros(len(positions), dtype=np.float64)
-        if not stems or not positions:
+        result = np.zeros(len(term_sets), dtype=np.float64)
+        chosen = self.stems
+        weights = self.passage_weights if passages else self.sentence_weights
+        if only is not None:
+            wanted = {stem(t) for t in only}
+            keep = [i for i, s in enumerate(self.stems) if s in wanted]
+            chosen = [self.stems[i] for i in keep]
+            weights = weights[keep] if keep else np.zeros(0)
+        if not chosen or not term_sets or weights.sum() <= 0:
             return result
-        postings = self.passages if passages else self.sentences
-        weights = np.array([self.idf(s, passages=passages) for s in stems])
-        for weight, term in zip(weights, stems, strict=True):
-            holders = postings.get(term)
-            if variants:
-                holders = set().union(*(postings.get(v, ()) for v in self.variants(term)))
-            if not holders:
-                continue
-            found = np.fromiter((p in holders for p in positions), bool, len(positions))
-            result += weight * found
+        for weight, term in zip(weights, chosen, strict=True):
+            names = self.variants(term) if variants else frozenset((term,))
+            result += weight * self._present(term, names, term_sets)
         return result / weights.sum()

@@ -9,18 +9,19 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from retrieval.errors import IndexCorruptError, IndexMismatchError, IndexMissingError, rebuild_hint
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 #: Bumped whenever cleaning or segmentation changes what gets indexed.
 CHUNKING_VERSION = 3
 MANIFEST_FILE = "manifest.json"
-SENTENCES_FAISS = "sentences.faiss"
-PASSAGES_FAISS = "passages.faiss"
+#: What a generation folder may be called: no separators, no "..", nothing long.
+_GENERATION_NAME = re.compile(r"^g[0-9A-Za-z-]{1,63}$")
 
 
 class ModelInfo(BaseModel):
@@ -29,6 +30,8 @@ class ModelInfo(BaseModel):
     name: str
     dimension: int
     fingerprint: str
+    #: How the vectors were computed ("onnx-int8-perchannel", "torch-fp32", ...).
+    variant: str
 
 
 class Chunking(BaseModel):
@@ -36,14 +39,6 @@ class Chunking(BaseModel):
 
     version: int = CHUNKING_VERSION
     passage_sentences: int
-
-
-class Counts(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    documents: int
-    sentences: int
-    passages: int
 
 
 class Manifest(BaseModel):
@@ -56,7 +51,6 @@ class Manifest(BaseModel):
     model: ModelInfo
     chunking: Chunking
     index_type: str
-    counts: Counts
     built_at: str
     corpus: str | None = None
 
@@ -98,6 +92,19 @@ def read(index_dir: Path) -> Manifest:
             str(index_dir), raw.get("corpus")
         )
         raise IndexCorruptError(msg) from exc
+
+
+def generation_dir(index_dir: Path, manifest: Manifest) -> Path:
+    """The generation folder the manifest names, refused unless it lies inside ``index_dir``."""
+    name = manifest.generation
+    if not _GENERATION_NAME.match(name):
+        hint = rebuild_hint(str(index_dir), manifest.corpus)
+        msg = (
+            f"The index manifest in {index_dir} names the generation {name[:80]!r}, which is not "
+            f"a folder of this index. Rebuild it with: {hint}"
+        )
+        raise IndexCorruptError(msg)
+    return index_dir / name
 
 
 def write(index_dir: Path, manifest: Manifest) -> None:

@@ -86,6 +86,21 @@ def read_corpus(path: Path) -> ReadResult:
     return result
 
 
+def corpus_files(path: Path, skipped: list[SkippedFile]) -> list[tuple[Path, str]]:
+    """The files ``read_corpus`` would read, with their ids (paths relative to ``path``)."""
+    path = Path(path)
+    if not path.exists():
+        raise CorpusError(f"The corpus path {path} does not exist. Give a folder of articles.")
+    if path.is_dir():
+        return list(_walk(path, path, skipped, set()))
+    return [(path, path.name)]
+
+
+def read_file(file: Path, rel: str, skipped: list[SkippedFile]) -> list[Document]:
+    """The documents of one corpus file (several for JSONL); problems go to ``skipped``."""
+    return _read_file(file, rel, skipped)
+
+
 def content_hash(document: Document) -> str:
     """SHA-256 (hex) of everything that shapes how a document is indexed and cited.
 

@@ -16,7 +16,8 @@ import numpy as np
 
 from retrieval.answer_type import expected_type, holds, question_words
 from retrieval.config import Retriever
-from retrieval.loaded import P_DOC, LoadedIndex
+from retrieval.lexicon import QueryTerms
+from retrieval.loaded import Reader
 from retrieval.query import Prepared, fts_query
 
 DENSE_SENTENCES = 60
@@ -46,34 +47,31 @@ class Scored:
     score: float
 
 
-def _focus_nearby(index: LoadedIndex, focus: tuple[str, ...], passages: list[int]) -> np.ndarray:
+def _focus_nearby(
+    reader: Reader, terms: QueryTerms, focus: tuple[str, ...], passages: list[int]
+) -> np.ndarray:
     """Share of the question's names and numbers found in each passage or a neighbour of it.
 
     A name often stands one paragraph before the sentence that answers ("...the UN rights
     office..." / "“...”, spokesman Rupert Colville said."), across a passage boundary.
     """
+    rows = reader.passages([p + step for p in passages for step in (-1, 0, 1)])
     best = np.zeros(len(passages))
     for step in (-1, 0, 1):
-        nearby = [p + step for p in passages]
-        valid = np.array(
-            [
-                0 <= n < len(index.passages)
-                and index.passages[n, P_DOC] == index.passages[p, P_DOC]
-                for p, n in zip(passages, nearby, strict=True)
-            ]
-        )
-        found = index.lexicon.coverage(
-            focus,
-            [n if ok else p for n, p, ok in zip(nearby, passages, valid, strict=True)],
-            passages=True,
-            variants=True,
-        )
+        term_sets: list[str] = []
+        valid: list[bool] = []
+        for p in passages:
+            here, there = rows[p], rows[p + step]
+            ok = here is not None and there is not None and there.doc == here.doc
+            valid.append(ok)
+            term_sets.append(there.terms if ok and there is not None else "")
+        found = terms.coverage(term_sets, passages=True, variants=True, only=focus)
         best = np.maximum(best, np.where(valid, found, 0.0))
     return best
 
 
 def search(
-    index: LoadedIndex,
+    reader: Reader,
     prepared: Prepared,
     query_vector: np.ndarray,
     retriever: Retriever,
@@ -81,30 +79,22 @@ def search(
     """Candidate sentences for a question, best first."""
     terms_query = fts_query(prepared.terms)
     if retriever == "dense":
-        from retrieval import vectors
-
-        return [
-            Scored(p, s)
-            for p, s in vectors.search(index.sentence_faiss, query_vector, DENSE_SENTENCES)
-        ]
+        return [Scored(p, s) for p, s in reader.dense("sentences", query_vector, DENSE_SENTENCES)]
     if retriever == "lexical":
         return [
-            Scored(p, s)
-            for p, s in index.store.lexical("sentences", terms_query, LEXICAL_SENTENCES)
+            Scored(p, s) for p, s in reader.lexical("sentences", terms_query, LEXICAL_SENTENCES)
         ]
     if retriever == "rrf":
-        return _rrf(index, terms_query, query_vector)
-    return _hybrid(index, prepared, terms_query, query_vector)
+        return _rrf(reader, terms_query, query_vector)
+    return _hybrid(reader, prepared, terms_query, query_vector)
 
 
-def _rrf(index: LoadedIndex, terms_query: str, query_vector: np.ndarray) -> list[Scored]:
+def _rrf(reader: Reader, terms_query: str, query_vector: np.ndarray) -> list[Scored]:
     """Reciprocal-rank fusion of the dense and lexical sentence rankings (a simple baseline)."""
-    from retrieval import vectors
-
     fused: dict[int, float] = {}
     rankings = (
-        vectors.search(index.sentence_faiss, query_vector, DENSE_SENTENCES),
-        index.store.lexical("sentences", terms_query, LEXICAL_SENTENCES),
+        reader.dense("sentences", query_vector, DENSE_SENTENCES),
+        reader.lexical("sentences", terms_query, LEXICAL_SENTENCES),
     )
     for ranking in rankings:
         for rank, (pos, _score) in enumerate(ranking):
@@ -113,33 +103,41 @@ def _rrf(index: LoadedIndex, terms_query: str, query_vector: np.ndarray) -> list
 
 
 def _hybrid(
-    index: LoadedIndex, prepared: Prepared, terms_query: str, query_vector: np.ndarray
+    reader: Reader, prepared: Prepared, terms_query: str, query_vector: np.ndarray
 ) -> list[Scored]:
-    from retrieval import vectors
-
     positions: set[int] = set()
-    positions.update(
-        p for p, _ in vectors.search(index.sentence_faiss, query_vector, DENSE_SENTENCES)
-    )
-    positions.update(p for p, _ in index.store.lexical("sentences", terms_query, LEXICAL_SENTENCES))
-    passage_hits = {p for p, _ in vectors.search(index.passage_faiss, query_vector, DENSE_PASSAGES)}
-    passage_hits.update(
-        p for p, _ in index.store.lexical("passages", terms_query, LEXICAL_PASSAGES)
-    )
-    for passage in passage_hits:
-        row = index.passages[passage]
-        first = int(index.doc_first_sentence[row[0]])
-        positions.update(range(first + int(row[4]), first + int(row[5]) + 1))
-    if not positions:
+    positions.update(p for p, _ in reader.dense("sentences", query_vector, DENSE_SENTENCES))
+    positions.update(p for p, _ in reader.lexical("sentences", terms_query, LEXICAL_SENTENCES))
+    passage_hits = {p for p, _ in reader.dense("passages", query_vector, DENSE_PASSAGES)}
+    passage_hits.update(p for p, _ in reader.lexical("passages", terms_query, LEXICAL_PASSAGES))
+    for row in reader.passages(sorted(passage_hits)).values():
+        if row is not None:
+            positions.update(range(row.first, row.last + 1))
+    rows = reader.sentences(sorted(positions))
+    cand = [p for p in sorted(positions) if rows[p] is not None]
+    if not cand:
         return []
-    cand = sorted(positions)
-    cand_passages = [index.passage_of(p) for p in cand]
-    unique_passages = sorted(set(cand_passages))
-    sentence_dense = index.sentence_vectors[cand] @ query_vector
-    passage_dense_u = index.passage_vectors[unique_passages] @ query_vector
-    cov_s = index.lexicon.coverage(prepared.terms, cand)
-    cov_p_u = index.lexicon.coverage(prepared.terms, unique_passages, passages=True)
+    cand_rows = [rows[p] for p in cand]
+    cand_passages = [r.passage for r in cand_rows]  # type: ignore[union-attr]
+    passage_rows = reader.passages(sorted(set(cand_passages)))
+    unique_passages = [p for p in sorted(set(cand_passages)) if passage_rows[p] is not None]
     where = {p: i for i, p in enumerate(unique_passages)}
+    keep = [i for i, p in enumerate(cand_passages) if p in where]
+    cand = [cand[i] for i in keep]
+    cand_rows = [cand_rows[i] for i in keep]
+    cand_passages = [cand_passages[i] for i in keep]
+    if not cand:
+        return []
+    terms = reader.query_terms(prepared.terms + prepared.focus)
+    only = prepared.terms
+    sentence_dense = reader.sentence_vectors(cand) @ query_vector
+    passage_dense_u = reader.passage_vectors(unique_passages) @ query_vector
+    cov_s = terms.coverage([r.terms for r in cand_rows], only=only)  # type: ignore[union-attr]
+    cov_p_u = terms.coverage(
+        [passage_rows[p].terms for p in unique_passages],  # type: ignore[union-attr]
+        passages=True,
+        only=only,
+    )
     idx = np.array([where[p] for p in cand_passages])
     score = (
         W_SENTENCE_DENSE * np.clip(sentence_dense, 0, 1)
@@ -148,14 +146,14 @@ def _hybrid(
         + W_PASSAGE_COVERAGE * cov_p_u[idx]
     )
     if prepared.focus:
-        focus_p = _focus_nearby(index, prepared.focus, unique_passages)
+        focus_p = _focus_nearby(reader, terms, prepared.focus, unique_passages)
         score = score * (FOCUS_FLOOR + (1.0 - FOCUS_FLOOR) * focus_p[idx])
     order = np.argsort(-score, kind="stable")
     kind = expected_type(prepared.text)
     if kind is not None:
         words = question_words(prepared.text)
         for i in order[:TYPE_CHECKED]:
-            if not holds(index.sentence_text(cand[i]), kind, words):
+            if not holds(cand_rows[i].text, kind, words):
                 score[i] *= TYPE_MISSING
         order = np.argsort(-score, kind="stable")
     return [Scored(cand[i], float(score[i])) for i in order]

@@ -65,7 +65,7 @@ class Services:
         from retrieval.indexer import build_index
 
         engine_settings = self.settings.engine().model_copy(update={"progress": False})
-        encoder = self.engine.index.encoder
+        encoder = self.engine.index.encoder  # reuse the loaded model
         build_index(self.settings.corpus, self.index_dir, engine_settings, encoder=encoder)
         return Engine.open(self.index_dir, engine_settings, encoder=encoder)
 

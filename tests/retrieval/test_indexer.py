@@ -13,11 +13,13 @@ from pathlib import Path
 import pytest
 
 from embeddings import Encoder
+from retrieval import indexer
 from retrieval import manifest as mf
 from retrieval.config import EngineSettings
 from retrieval.engine import Engine
 from retrieval.errors import CorpusError, VerbatimError
-from retrieval.indexer import LOCK_FILE, TMP_SUFFIX, _build_lock, build_index
+from retrieval.indexer import LOCK_FILE, _build_lock, build_index
+from retrieval.vectors import SENTENCES_FILE
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -86,7 +88,7 @@ def test_a_second_build_at_once_is_refused(tmp_path: Path) -> None:
     index.mkdir()
     with (
         _build_lock(index),
-        pytest.raises(VerbatimError, match="Another build"),
+        pytest.raises(VerbatimError, match="Another `verbatim index`"),
         _build_lock(index),
     ):
         pass
@@ -103,8 +105,12 @@ def _big_corpus(folder: Path, docs: int = 120) -> None:
         (folder / f"doc{i:04d}.txt").write_text(f"Report number {i}\n\n{sentences}\n")
 
 
+def _vector_bytes(index: Path) -> int:
+    return (index / mf.read(index).generation / SENTENCES_FILE).stat().st_size
+
+
 @pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGINT])
-def test_killed_build_leaves_previous_index_usable(
+def test_killed_update_leaves_the_last_commit_usable(
     how: signal.Signals,
     tmp_path: Path,
     corpus: Path,
@@ -113,7 +119,7 @@ def test_killed_build_leaves_previous_index_usable(
 ) -> None:
     index = tmp_path / "index"
     _build(corpus, index, engine_settings, encoder)
-    before = mf.read(index)
+    before, size = mf.read(index), _vector_bytes(index)
     _big_corpus(corpus / "bulk")
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "VERBATIM_INDEX_DIR": str(index)}
     proc = subprocess.Popen(
@@ -124,11 +130,10 @@ def test_killed_build_leaves_previous_index_usable(
         stderr=subprocess.PIPE,
     )
     deadline = time.monotonic() + 120
-    while not list(index.glob("g*" + TMP_SUFFIX)):
+    while _vector_bytes(index) == size:  # vectors appended, their transaction not committed
         assert proc.poll() is None, "the build ended before it could be interrupted"
         assert time.monotonic() < deadline
-        time.sleep(0.05)
-    time.sleep(0.5)  # well into embedding the bulk documents
+        time.sleep(0.005)
     proc.send_signal(how)
     proc.wait(timeout=60)
     assert proc.returncode != 0
@@ -136,10 +141,104 @@ def test_killed_build_leaves_previous_index_usable(
     engine = Engine.open(index, engine_settings, encoder=encoder)
     assert engine.info().documents == 5
     assert engine.answer("Who is Lynn Maalouf?").answered
-    if how == signal.SIGINT:  # a clean interrupt removes its half-written generation itself
-        assert not list(index.glob("g*" + TMP_SUFFIX))
-    report = build_index(
-        corpus, index, engine_settings.model_copy(update={"batch_size": 256}), encoder=encoder
-    )
+    report = build_index(corpus, index, engine_settings, encoder=encoder)
     assert report.wrote and report.documents == 125
-    assert not list(index.glob("g*" + TMP_SUFFIX))
+    assert engine.info().documents == 125  # the open engine follows the update
+    assert engine.answer("Which checkpoint did report 7 sentence 3 reach?").answered
+
+
+def test_update_is_in_place_and_reads_only_changed_files(
+    corpus: Path,
+    tmp_path: Path,
+    engine_settings: EngineSettings,
+    encoder: Encoder,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    index = tmp_path / "index"
+    _build(corpus, index, engine_settings, encoder)
+    generation = mf.read(index).generation
+    read: list[str] = []
+    real_read = indexer.read_file
+
+    def counting(file: Path, rel: str, skipped: list) -> list:
+        read.append(rel)
+        return real_read(file, rel, skipped)
+
+    monkeypatch.setattr(indexer, "read_file", counting)
+    assert not _build(corpus, index, engine_settings, encoder).wrote
+    assert read == []
+    (corpus / "new.md").write_text("# Pancakes\n\nMix flour, eggs and milk to make pancakes.\n")
+    report = _build(corpus, index, engine_settings, encoder)
+    assert read == ["new.md"] and report.added == ("new.md",) and report.unchanged == 5
+    assert mf.read(index).generation == generation
+    touched = sorted(corpus.glob("*.txt"))[0]
+    os.utime(touched, ns=(time.time_ns(), time.time_ns()))
+    report = _build(corpus, index, engine_settings, encoder)
+    assert report.updated == () and report.added == () and report.unchanged == 6
+
+
+def test_open_engine_follows_updates_and_rebuilds(
+    corpus: Path, tmp_path: Path, engine_settings: EngineSettings, encoder: Encoder
+) -> None:
+    index = tmp_path / "index"
+    _build(corpus, index, engine_settings, encoder)
+    engine = Engine.open(index, engine_settings, encoder=encoder)
+    assert not engine.answer("How do you make pancakes?").answered
+    (corpus / "new.md").write_text("# Pancakes\n\nMix flour, eggs and milk to make pancakes.\n")
+    _build(corpus, index, engine_settings, encoder)
+    found = engine.answer("How do you make pancakes?")
+    assert found.answered and found.quotes[0].source.id == "new.md"
+    for _ in range(3):  # each rebuild is a new generation; old ones are deleted
+        build_index(corpus, index, engine_settings, encoder=encoder, rebuild=True)
+        assert engine.answer("How do you make pancakes?").answered
+    (corpus / "new.md").unlink()
+    _build(corpus, index, engine_settings, encoder)
+    gone = engine.answer("How do you make pancakes?")
+    assert all(q.source.id != "new.md" for q in gone.quotes)
+
+
+def test_ivf_index_matches_exact_search(
+    corpus: Path, tmp_path: Path, engine_settings: EngineSettings, encoder: Encoder
+) -> None:
+    exact_dir, ivf_dir = tmp_path / "exact", tmp_path / "ivf"
+    _build(corpus, exact_dir, engine_settings, encoder)
+    ivf_settings = engine_settings.model_copy(update={"index_type": "ivf"})
+    report = build_index(corpus, ivf_dir, ivf_settings, encoder=encoder)
+    assert any("IVF" in note for note in report.notes)
+    exact = Engine.open(exact_dir, engine_settings, encoder=encoder)
+    ivf = Engine.open(ivf_dir, ivf_settings, encoder=encoder)
+    assert ivf.info().index_type == "ivf" and exact.info().index_type == "flat"
+    for question in ("Who is Lynn Maalouf?", "How many civilians were killed in Mosul?"):
+        a, b = exact.answer(question), ivf.answer(question)
+        assert [q.text for q in a.quotes][:1] == [q.text for q in b.quotes][:1]
+    (corpus / "new.md").write_text("# Pancakes\n\nMix flour, eggs and milk to make pancakes.\n")
+    build_index(corpus, ivf_dir, ivf_settings, encoder=encoder)  # a delta beside the IVF rows
+    assert ivf.answer("How do you make pancakes?").quotes[0].source.id == "new.md"
+
+
+def test_removing_most_rows_compacts_into_a_new_generation(
+    corpus: Path,
+    tmp_path: Path,
+    engine_settings: EngineSettings,
+    encoder: Encoder,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(indexer, "COMPACT_MIN_ROWS", 10)
+    index = tmp_path / "index"
+    _big_corpus(corpus / "bulk", docs=30)
+    _build(corpus, index, engine_settings, encoder)
+    engine = Engine.open(index, engine_settings, encoder=encoder)
+    before = engine.answer("Who is Lynn Maalouf?")
+    generation = mf.read(index).generation
+    shutil.rmtree(corpus / "bulk")
+    report = _build(corpus, index, engine_settings, encoder)
+    assert len(report.removed) == 30 and any("compacted" in n for n in report.notes)
+    assert mf.read(index).generation != generation
+    after = engine.answer("Who is Lynn Maalouf?")
+    assert [q.text for q in after.quotes] == [q.text for q in before.quotes]
+    info = engine.info()
+    assert (info.documents, info.sentences) == (5, report.sentences)
+    for quote in after.quotes:
+        doc = (corpus / quote.source.id).read_text(encoding="utf-8")
+        assert quote.text in doc
+    assert not _build(corpus, index, engine_settings, encoder).wrote

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
+import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
@@ -14,6 +16,7 @@ from retrieval import manifest as mf
 from retrieval.config import EngineSettings
 from retrieval.engine import Engine
 from retrieval.errors import IndexCorruptError, IndexMismatchError, IndexMissingError
+from retrieval.vectors import PASSAGES_FILE, SENTENCES_FILE
 
 
 @pytest.fixture
@@ -34,16 +37,24 @@ def _edit_manifest(index: Path, **changes: object) -> None:
     path.write_text(json.dumps(data))
 
 
+def _drop_table(index: Path, table: str) -> None:
+    with contextlib.closing(sqlite3.connect(_generation(index) / "store.sqlite3")) as conn:
+        conn.execute(f"DROP TABLE {table}")
+        conn.commit()
+
+
 DAMAGE: dict[str, Callable[[Path], None]] = {
     "manifest not JSON": lambda i: (i / mf.MANIFEST_FILE).write_text("{not json"),
-    "manifest wrong shape": lambda i: _edit_manifest(i, counts="many"),
-    "faiss truncated": lambda i: (_generation(i) / mf.SENTENCES_FAISS).write_bytes(b"\x00" * 10),
-    "faiss missing": lambda i: (_generation(i) / mf.PASSAGES_FAISS).unlink(),
+    "manifest wrong shape": lambda i: _edit_manifest(i, model="many"),
+    "vectors truncated": lambda i: (_generation(i) / SENTENCES_FILE).write_bytes(b"\x00" * 10),
+    "vectors missing": lambda i: (_generation(i) / PASSAGES_FILE).unlink(),
     "sqlite garbage": lambda i: (_generation(i) / "store.sqlite3").write_bytes(b"garbage" * 100),
     "generation missing": lambda i: shutil.rmtree(_generation(i)),
-    "counts disagree": lambda i: _edit_manifest(
-        i, counts={"documents": 6, "sentences": 1, "passages": 1}
-    ),
+    "generation outside the index": lambda i: _edit_manifest(i, generation="../other-index"),
+    "generation absolute": lambda i: _edit_manifest(i, generation="/etc"),
+    "generation name huge": lambda i: _edit_manifest(i, generation="g" * 5000),
+    "table dropped": lambda i: _drop_table(i, "sentences"),
+    "full-text table dropped": lambda i: _drop_table(i, "passages_fts"),
 }
 
 
@@ -78,7 +89,13 @@ def test_other_schema_version_is_refused(index_copy: Path, engine_settings: Engi
 
 def test_other_model_is_refused(index_copy: Path, engine_settings: EngineSettings) -> None:
     _edit_manifest(
-        index_copy, model={"name": "some-other-model", "dimension": 768, "fingerprint": "0" * 16}
+        index_copy,
+        model={
+            "name": "some-other-model",
+            "dimension": 768,
+            "fingerprint": "0" * 16,
+            "variant": "onnx-int8-perchannel",
+        },
     )
     with pytest.raises(IndexMismatchError, match=r"some-other-model.*verbatim index"):
         Engine.open(index_copy, engine_settings)
@@ -101,3 +118,22 @@ def test_rebuild_repairs_a_corrupt_index(
     )
     assert report.wrote and report.full_rebuild_reason
     assert Engine.open(index_copy, engine_settings, encoder=encoder).info().documents == 5
+
+
+def test_other_encoder_variant_is_refused(
+    index_copy: Path, engine_settings: EngineSettings
+) -> None:
+    data = json.loads((index_copy / mf.MANIFEST_FILE).read_text())
+    _edit_manifest(index_copy, model={**data["model"], "variant": "torch-fp32"})
+    with pytest.raises(IndexMismatchError, match=r"torch-fp32 encoder.*verbatim index"):
+        Engine.open(index_copy, engine_settings)
+
+
+def test_store_damaged_after_opening_gives_the_rebuild_command(
+    index_copy: Path, engine_settings: EngineSettings, encoder: Encoder
+) -> None:
+    engine = Engine.open(index_copy, engine_settings, encoder=encoder)
+    assert engine.answer("Who is Lynn Maalouf?").answered
+    _drop_table(index_copy, "sentences_fts")
+    with pytest.raises(IndexCorruptError, match="--rebuild"):
+        engine.answer("Who is Lynn Maalouf?")
