@@ -17,6 +17,7 @@ import math
 import re
 import sqlite3
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
@@ -85,6 +86,17 @@ def idf(df: int, total: int) -> float:
     return math.log(1.0 + (total - df + 0.5) / (df + 0.5))
 
 
+@dataclass(frozen=True)
+class TermFacts:
+    """What the store says of one stem: (sentence, passage) frequency and acronym links."""
+
+    frequencies: tuple[int, int]
+    #: Acronyms whose long name holds the stem.
+    spelled_by: frozenset[str]
+    #: The long-name stems of the acronym the stem spells (empty when it spells none).
+    long_name: frozenset[str]
+
+
 class QueryTerms:
     """A question's terms, weighed against one store, ready to score candidates."""
 
@@ -96,11 +108,22 @@ class QueryTerms:
         sentences: int,
         passages: int,
         variants_cache: dict[str, frozenset[str]] | None = None,
+        facts_cache: dict[str, TermFacts] | None = None,
     ) -> None:
-        """``variants_cache`` may be shared between questions over one store version."""
+        """The caches may be shared between questions over one store version."""
         self.stems = list(dict.fromkeys(stem(t) for t in terms))
         self._conn = conn
-        frequencies = store.term_frequencies(conn, self.stems)
+        facts = {} if facts_cache is None else facts_cache
+        missing = [s for s in self.stems if s not in facts]
+        if missing:
+            df = store.term_frequencies(conn, missing)
+            by_term, by_key = store.acronyms_for(conn, missing)
+            for s in missing:
+                facts[s] = TermFacts(
+                    df.get(s, (0, 0)), frozenset(by_term.get(s, ())), frozenset(by_key.get(s, ()))
+                )
+        frequencies = {s: facts[s].frequencies for s in self.stems}
+        self._frequencies = frequencies
         total_s, total_p = max(1, sentences), max(1, passages)
         self.sentence_weights = np.array(
             [idf(frequencies.get(s, (0, 0))[0], total_s) for s in self.stems]
@@ -108,8 +131,14 @@ class QueryTerms:
         self.passage_weights = np.array(
             [idf(frequencies.get(s, (0, 0))[1], total_p) for s in self.stems]
         )
-        self._by_term, self._by_key = store.acronyms_for(conn, self.stems)
+        self._by_term = {s: facts[s].spelled_by for s in self.stems if facts[s].spelled_by}
+        self._by_key = {s: facts[s].long_name for s in self.stems if facts[s].long_name}
         self._variants: dict[str, frozenset[str]] = {} if variants_cache is None else variants_cache
+
+    def sentence_frequency(self, word: str) -> int:
+        """How many sentences hold ``word`` (after stemming; 0 for a word not asked about)."""
+        known = self._frequencies.get(stem(word))
+        return known[0] if known is not None else 0
 
     def variants(self, term: str) -> frozenset[str]:
         """Stored terms that are ``term`` or differ from it by a short ending (iraq, iraqi)."""

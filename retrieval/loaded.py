@@ -27,7 +27,7 @@ from retrieval import manifest as mf
 from retrieval import store, vectors
 from retrieval.config import EngineSettings
 from retrieval.errors import IndexCorruptError, IndexMismatchError, rebuild_hint
-from retrieval.lexicon import QueryTerms
+from retrieval.lexicon import QueryTerms, TermFacts
 
 #: Document texts kept in memory for cutting quotes (most recently used first out).
 TEXT_CACHE_CHARS = 8_000_000
@@ -119,6 +119,7 @@ class LoadedIndex:
         self.sentence_cache: dict[int, store.SentenceRow] = {}
         self.passage_cache: dict[int, store.PassageRow] = {}
         self.variants_cache: dict[str, frozenset[str]] = {}
+        self.facts_cache: dict[str, TermFacts] = {}
         self._state: VectorState | None = None
 
     @classmethod
@@ -192,6 +193,7 @@ class LoadedIndex:
             self.sentence_cache.clear()
             self.passage_cache.clear()
             self.variants_cache.clear()
+            self.facts_cache.clear()
             return self._state
 
     def _read_state(
@@ -346,12 +348,15 @@ class Reader:
         current = self.state is self.index._state
         if len(self.index.variants_cache) > ROW_CACHE_ROWS:
             self.index.variants_cache.clear()
+        if len(self.index.facts_cache) > ROW_CACHE_ROWS:
+            self.index.facts_cache.clear()
         return QueryTerms(
             self.conn,
             terms,
             sentences=stats.sentences,
             passages=stats.passages,
             variants_cache=self.index.variants_cache if current else None,
+            facts_cache=self.index.facts_cache if current else None,
         )
 
     # -- rows --------------------------------------------------------------------------------

@@ -35,6 +35,10 @@ W_PASSAGE_COVERAGE = 0.20
 FOCUS_FLOOR = 0.6
 #: What is left of a score when the sentence holds nothing of the kind the question asks for.
 TYPE_MISSING = 0.85
+#: Words in more than this share of the sentences (and more than COMMON_MIN of them) are left
+#: out of the BM25 candidate search (see ``selective``).
+COMMON_SHARE = 0.02
+COMMON_MIN = 1_000
 #: Only the best candidates are checked for the answer type (it costs a regex each).
 TYPE_CHECKED = 60
 
@@ -102,9 +106,24 @@ def _rrf(reader: Reader, terms_query: str, query_vector: np.ndarray) -> list[Sco
     return sorted((Scored(p, s) for p, s in fused.items()), key=lambda c: -c.score)
 
 
+def selective(terms: QueryTerms, words: tuple[str, ...], sentences: int) -> tuple[str, ...]:
+    """The question's words minus those too common to find anything (for the BM25 search).
+
+    A word in more than ``COMMON_SHARE`` of all sentences (and more than ``COMMON_MIN``) adds
+    almost nothing to BM25 but costs a scan of its postings: at a million sentences that is
+    tens of thousands of rows per word. The two rarest words are always kept.
+    """
+    cap = max(COMMON_MIN, COMMON_SHARE * sentences)
+    frequency = {w: terms.sentence_frequency(w) for w in words}
+    rarest = set(sorted(words, key=lambda w: frequency[w])[:2])
+    return tuple(w for w in words if frequency[w] <= cap or w in rarest)
+
+
 def _hybrid(
     reader: Reader, prepared: Prepared, terms_query: str, query_vector: np.ndarray
 ) -> list[Scored]:
+    terms = reader.query_terms(prepared.terms + prepared.focus)
+    terms_query = fts_query(selective(terms, prepared.terms, reader.state.stats.sentences))
     positions: set[int] = set()
     positions.update(p for p, _ in reader.dense("sentences", query_vector, DENSE_SENTENCES))
     positions.update(p for p, _ in reader.lexical("sentences", terms_query, LEXICAL_SENTENCES))
@@ -128,7 +147,6 @@ def _hybrid(
     cand_passages = [cand_passages[i] for i in keep]
     if not cand:
         return []
-    terms = reader.query_terms(prepared.terms + prepared.focus)
     only = prepared.terms
     sentence_dense = reader.sentence_vectors(cand) @ query_vector
     passage_dense_u = reader.passage_vectors(unique_passages) @ query_vector
