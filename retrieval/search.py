@@ -35,10 +35,8 @@ W_PASSAGE_COVERAGE = 0.20
 FOCUS_FLOOR = 0.6
 #: What is left of a score when the sentence holds nothing of the kind the question asks for.
 TYPE_MISSING = 0.85
-#: Words in more than this share of the sentences (and more than COMMON_MIN of them) are left
-#: out of the BM25 candidate search (see ``selective``).
-COMMON_SHARE = 0.02
-COMMON_MIN = 1_000
+#: Postings the BM25 candidate search may scan per question (see ``selective``).
+LEXICAL_BUDGET = 4_000
 #: Only the best candidates are checked for the answer type (it costs a regex each).
 TYPE_CHECKED = 60
 
@@ -106,24 +104,31 @@ def _rrf(reader: Reader, terms_query: str, query_vector: np.ndarray) -> list[Sco
     return sorted((Scored(p, s) for p, s in fused.items()), key=lambda c: -c.score)
 
 
-def selective(terms: QueryTerms, words: tuple[str, ...], sentences: int) -> tuple[str, ...]:
-    """The question's words minus those too common to find anything (for the BM25 search).
+def selective(terms: QueryTerms, words: tuple[str, ...]) -> tuple[str, ...]:
+    """The question's words the BM25 candidate search can afford, rarest first.
 
-    A word in more than ``COMMON_SHARE`` of all sentences (and more than ``COMMON_MIN``) adds
-    almost nothing to BM25 but costs a scan of its postings: at a million sentences that is
-    tens of thousands of rows per word. The two rarest words are always kept.
+    BM25 scores every sentence holding any query word (about 0.7 µs each here), so a common
+    word costs a scan of its postings (tens of thousands of rows at a million sentences) while
+    adding almost nothing to the ranking. Words are taken from the rarest up while their
+    postings add up to at most ``LEXICAL_BUDGET``; the two rarest are always taken. On a corpus
+    the size of SQuAD's almost every question keeps all its words.
     """
-    cap = max(COMMON_MIN, COMMON_SHARE * sentences)
     frequency = {w: terms.sentence_frequency(w) for w in words}
-    rarest = set(sorted(words, key=lambda w: frequency[w])[:2])
-    return tuple(w for w in words if frequency[w] <= cap or w in rarest)
+    kept: set[str] = set()
+    spent = 0
+    for rank, word in enumerate(sorted(words, key=lambda w: frequency[w])):
+        if rank >= 2 and spent + frequency[word] > LEXICAL_BUDGET:
+            break
+        kept.add(word)
+        spent += frequency[word]
+    return tuple(w for w in words if w in kept)
 
 
 def _hybrid(
     reader: Reader, prepared: Prepared, terms_query: str, query_vector: np.ndarray
 ) -> list[Scored]:
     terms = reader.query_terms(prepared.terms + prepared.focus)
-    terms_query = fts_query(selective(terms, prepared.terms, reader.state.stats.sentences))
+    terms_query = fts_query(selective(terms, prepared.terms))
     positions: set[int] = set()
     positions.update(p for p, _ in reader.dense("sentences", query_vector, DENSE_SENTENCES))
     positions.update(p for p, _ in reader.lexical("sentences", terms_query, LEXICAL_SENTENCES))

@@ -11,7 +11,7 @@ from retrieval.readers import content_hash
 from retrieval.types import Document
 
 
-def _terms(tmp_path: Path, monkeypatch_min: int) -> tuple[QueryTerms, int]:
+def _terms(tmp_path: Path) -> QueryTerms:
     docs = [
         Document(id=f"{i}.txt", text=f"The city council met. Report {i} was about rivers.")
         for i in range(50)
@@ -23,27 +23,24 @@ def _terms(tmp_path: Path, monkeypatch_min: int) -> tuple[QueryTerms, int]:
         conn, items, acronym_key={a: acronym_key(a) for i in items for a, _ in i.acronyms}
     )
     stats = store.stats(conn)
-    terms = QueryTerms(
+    return QueryTerms(
         conn,
-        ["city", "council", "penguin", "rivers"],
+        ["city", "council", "penguin", "zoo"],
         sentences=stats.sentences,
         passages=stats.passages,
     )
-    return terms, stats.sentences
 
 
 def test_common_words_are_left_out(tmp_path: Path, monkeypatch) -> None:
-    monkeypatch.setattr(search, "COMMON_MIN", 10)
-    terms, sentences = _terms(tmp_path, 10)
+    monkeypatch.setattr(search, "LEXICAL_BUDGET", 40)
+    terms = _terms(tmp_path)
     assert terms.sentence_frequency("city") == 51 and terms.sentence_frequency("penguin") == 1
-    assert search.selective(terms, ("city", "council", "penguin"), sentences) == (
-        "council",
-        "penguin",
-    )
+    assert search.selective(terms, ("city", "council", "penguin", "zoo")) == ("penguin", "zoo")
     # however common, the two rarest words stay
-    assert search.selective(terms, ("city", "rivers"), sentences) == ("city", "rivers")
+    assert search.selective(terms, ("city", "council")) == ("city", "council")
 
 
 def test_small_corpora_keep_every_word(tmp_path: Path) -> None:
-    terms, sentences = _terms(tmp_path, search.COMMON_MIN)
-    assert search.selective(terms, ("city", "penguin"), sentences) == ("city", "penguin")
+    terms = _terms(tmp_path)
+    words = ("city", "council", "penguin")
+    assert search.selective(terms, words) == words
