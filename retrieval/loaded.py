@@ -12,6 +12,7 @@ answers from the new articles without a restart.
 from __future__ import annotations
 
 import contextlib
+import os
 import sqlite3
 import threading
 from collections import OrderedDict
@@ -52,6 +53,9 @@ class VectorState:
     passage_ann_rows: int
     sentence_ann_file: str | None
     passage_ann_file: str | None
+    #: Open descriptors of the vector files, for reading scattered rows without the map.
+    sentence_fd: int
+    passage_fd: int
 
 
 def check_compatible(index_dir: Path, manifest: mf.Manifest, settings: EngineSettings) -> None:
@@ -85,7 +89,7 @@ def check_compatible(index_dir: Path, manifest: mf.Manifest, settings: EngineSet
 
 
 def _one_blas_thread() -> None:
-    """Keep numpy's BLAS to one thread in an answering process.
+    """Keep numpy's BLAS to one thread in an answering process (FAISS: ``vectors.load``).
 
     Its products here are small and memory-bound; a second BLAS thread only competes with the
     encoder's worker threads for the cores (on 2 cores: warm p50 21 ms with two, 12 ms with one,
@@ -236,7 +240,15 @@ class LoadedIndex:
             passage_ann=anns["passage"][0],
             passage_ann_rows=anns["passage"][1],
             passage_ann_file=anns["passage"][2],
+            sentence_fd=self._fd(generation / vectors.SENTENCES_FILE),
+            passage_fd=self._fd(generation / vectors.PASSAGES_FILE),
         )
+
+    def _fd(self, path: Path) -> int:
+        fds = self.__dict__.setdefault("_fds", {})
+        if path not in fds:
+            fds[path] = os.open(path, os.O_RDONLY) if path.exists() else -1
+        return int(fds[path])
 
     @contextlib.contextmanager
     def reader(self) -> Iterator[Reader]:
@@ -276,6 +288,11 @@ class LoadedIndex:
                 with contextlib.suppress(sqlite3.Error):
                     conn.close()
             self._connections.clear()
+            for fd in self.__dict__.get("_fds", {}).values():
+                if fd >= 0:
+                    with contextlib.suppress(OSError):
+                        os.close(fd)
+            self.__dict__["_fds"] = {}
         self._local = threading.local()
 
 
@@ -321,10 +338,10 @@ class Reader:
         if ann is not None:
             # Approximate hits are re-scored with their exact vectors: 8-bit codes find the
             # neighbourhood, the float32 rows decide the order.
-            approximate = [pos for pos, _ in vectors.ann_search(ann, query, limit)]
-            if approximate:
-                exact = np.asarray(matrix[np.sort(approximate)]) @ query
-                found += list(zip(np.sort(approximate).tolist(), exact.tolist(), strict=True))
+            approximate = np.sort([pos for pos, _ in vectors.ann_search(ann, query, limit)])
+            if len(approximate):
+                rows = self._rows(kind, approximate)
+                found += list(zip(approximate.tolist(), (rows @ query).tolist(), strict=True))
         found.sort(key=lambda hit: -hit[1])
         fetch = self.sentences if kind == "sentences" else self.passages
         live = fetch([pos for pos, _ in found])
@@ -429,15 +446,24 @@ class Reader:
     def text(self, idx: int) -> str:
         return self.index.document_text(self.conn, idx)
 
-    def sentence_vectors(self, positions: Sequence[int]) -> np.ndarray:
-        if not len(positions):
+    def _rows(self, kind: str, positions: Sequence[int] | np.ndarray) -> np.ndarray:
+        s = self.state
+        matrix = s.sentence_vectors if kind == "sentences" else s.passage_vectors
+        at = np.asarray(positions, dtype=np.int64)
+        if len(at) == 0:
             return np.zeros((0, self.index.dimension), dtype=np.float32)
-        return np.asarray(self.state.sentence_vectors[np.asarray(positions, dtype=np.int64)])
+        fd = s.sentence_fd if kind == "sentences" else s.passage_fd
+        if len(matrix) < vectors.PREAD_MIN_ROWS or fd < 0:
+            return np.asarray(matrix[at])
+        if int(at.max()) >= len(matrix):
+            raise IndexError(f"vector row {int(at.max())} is past the {len(matrix)} mapped")
+        return vectors.read_rows(fd, at, self.index.dimension)
+
+    def sentence_vectors(self, positions: Sequence[int]) -> np.ndarray:
+        return self._rows("sentences", positions)
 
     def passage_vectors(self, positions: Sequence[int]) -> np.ndarray:
-        if not len(positions):
-            return np.zeros((0, self.index.dimension), dtype=np.float32)
-        return np.asarray(self.state.passage_vectors[np.asarray(positions, dtype=np.int64)])
+        return self._rows("passages", positions)
 
     def same_passage(self, a: int, b: int) -> bool:
         """Whether sentence positions ``a`` and ``b`` are live and in one passage."""

@@ -36,7 +36,7 @@ FOCUS_FLOOR = 0.6
 #: What is left of a score when the sentence holds nothing of the kind the question asks for.
 TYPE_MISSING = 0.85
 #: Postings the BM25 candidate search may scan per question (see ``selective``).
-LEXICAL_BUDGET = 4_000
+LEXICAL_BUDGET = 4000
 #: Only the best candidates are checked for the answer type (it costs a regex each).
 TYPE_CHECKED = 60
 
