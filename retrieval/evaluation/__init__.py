@@ -1,8 +1,8 @@
 """The evaluation harness: question sets replayed through ``Engine.answer``, scored and reported.
 
-Modules: ``questions`` and ``squad`` (loaders), ``runner`` (replay and timing), ``metrics``,
-``tradeoff`` (decline threshold), ``report`` (JSON and per-question files, comparison) and
-``table`` (terminal tables).
+Modules: ``questions`` and ``squad`` (loaders), ``gold`` (the ``Question`` both make),
+``runner`` (replay and timing), ``metrics``, ``tradeoff`` (decline threshold), ``report`` (JSON
+and per-question files, comparison) and ``table`` (terminal tables).
 """
 
 from retrieval.evaluation.questions import Question, QuestionSet, QuestionSetError, load_questions

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, NamedTuple
 
-from retrieval.errors import VerbatimError
+from retrieval.evaluation.gold import Question, QuestionSetError, checked_text, parse_json
+from retrieval.evaluation.squad import parse_squad
 from retrieval.types import Document
 
 QuestionFormat = Literal["jsonl", "csv", "squad"]
@@ -41,29 +42,6 @@ class _Record(NamedTuple):
     where: str
     line: int
     fields: Mapping[str, Any]
-
-
-class QuestionSetError(VerbatimError):
-    """A question set file is missing, of an unknown format, or malformed."""
-
-
-@dataclass(frozen=True)
-class Question:
-    """One question of a set, with what counts as a right answer.
-
-    ``answers`` are gold strings, matched case- and whitespace-insensitively inside a quote;
-    empty means the question should be declined. ``sources`` are ids of the documents that
-    hold the answer (they may be empty when unknown; citation accuracy then skips the question).
-    """
-
-    id: str
-    question: str
-    answers: tuple[str, ...] = ()
-    sources: tuple[str, ...] = ()
-
-    @property
-    def answerable(self) -> bool:
-        return bool(self.answers)
 
 
 @dataclass(frozen=True)
@@ -99,8 +77,6 @@ def load_questions(path: Path | str) -> QuestionSet:
         )
     text = _read_text(path)
     if fmt == "squad":
-        from retrieval.evaluation.squad import parse_squad
-
         questions, documents = parse_squad(text, path)
         return QuestionSet(path, fmt, questions, documents)
     questions = _parse_jsonl(text, path) if fmt == "jsonl" else _parse_csv(text, path)
@@ -129,7 +105,7 @@ def _parse_jsonl(text: str, path: Path) -> tuple[Question, ...]:
             continue
         where = f"{path}, line {number}"
         try:
-            record = json.loads(line)
+            record = parse_json(line, where)
         except json.JSONDecodeError as exc:
             snippet = line.strip()[:SNIPPET_CHARS]
             raise QuestionSetError(
@@ -180,7 +156,7 @@ def _csv_list(cell: str | None) -> list[Any]:
     if cell.startswith("["):
         try:
             value = json.loads(cell)
-        except json.JSONDecodeError:
+        except (ValueError, RecursionError):  # not a JSON list after all: read it as text
             pass
         else:
             if isinstance(value, list):
@@ -198,8 +174,10 @@ def _questions(records: Iterable[_Record], path: Path) -> tuple[Question, ...]:
             raise QuestionSetError(f"{where} has no 'question'.")
         if not isinstance(question, str):
             raise QuestionSetError(f"{where}: 'question' must be a string.")
+        checked_text(question, "question", where)
         raw_id = record.get("id")
         qid = f"line-{number}" if raw_id is None or raw_id == "" else str(raw_id)
+        checked_text(qid, "id", where)
         if qid in seen:
             raise QuestionSetError(
                 f"{where} repeats the id {qid!r} (first at {seen[qid]}); ids must be unique."
@@ -226,4 +204,4 @@ def _strings(value: Any, key: str, where: str) -> tuple[str, ...]:
         value = [value]
     if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
         raise QuestionSetError(f"{where}: {key!r} must be a list of strings.")
-    return tuple(dict.fromkeys(item for item in value if item.strip()))
+    return tuple(dict.fromkeys(checked_text(item, key, where) for item in value if item.strip()))

@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from retrieval.evaluation.questions import Question, QuestionSetError
+from retrieval.evaluation.gold import Question, QuestionSetError, checked_text, parse_json
 from retrieval.types import Document, Span
 
 #: What joins the paragraphs of one article into its document text.
@@ -25,7 +25,7 @@ def parse_squad(text: str, path: Path) -> tuple[tuple[Question, ...], tuple[Docu
     Articles that repeat a title are merged into one document, in file order.
     """
     try:
-        data = json.loads(text)
+        data = parse_json(text, str(path))
     except json.JSONDecodeError as exc:
         raise QuestionSetError(
             f"{path} is not valid JSON ({exc.msg}, line {exc.lineno}); a .json question set "
@@ -68,7 +68,13 @@ def _question(qa: Any, title: str, where: str) -> Question:
     if not impossible:
         items = _field(qa, "answers", list, f"{where}, question {qid}")
         texts = (item.get("text") for item in items if isinstance(item, dict))
-        answers = tuple(dict.fromkeys(t for t in texts if isinstance(t, str) and t.strip()))
+        answers = tuple(
+            dict.fromkeys(
+                checked_text(t, "answers", f"{where}, question {qid}")
+                for t in texts
+                if isinstance(t, str) and t.strip()
+            )
+        )
         if not answers:
             raise QuestionSetError(
                 f"{where}, question {qid} is not marked impossible but has no answer texts."
@@ -97,4 +103,6 @@ def _field(record: Any, key: str, kind: type | tuple[type, ...], where: str) -> 
     value = record[key]
     if not isinstance(value, kind):
         raise QuestionSetError(f"{where}: {key!r} has the wrong type for a SQuAD file.")
+    if isinstance(value, str):
+        checked_text(value, key, where)
     return value

@@ -149,3 +149,40 @@ def test_the_repository_question_sets_load(name: str) -> None:
     assert answerable
     seeds = {p.name for p in (DATA.parents[1] / "seeds").iterdir()}
     assert all(set(q.sources) <= seeds for q in question_set.questions)
+
+
+#: Digits past Python's limit for converting a string to an int (4,300).
+HUGE_INT = "9" * 5000
+#: Nesting deeper than the JSON decoder's recursion allows.
+DEEP = 100_000
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ('{"question": "Who?", "id": ' + HUGE_INT + "}", "line 2 holds a number too long"),
+        ('{"question": "Who \\ud800?"}', "line 2: 'question' holds a lone surrogate"),
+        ('{"question": "Who?", "id": "\\udfff"}', "line 2: 'id' holds a lone surrogate"),
+        ('{"question": "Who?", "answers": ["a\\ud800"]}', "line 2: 'answers' holds a lone"),
+        ('{"question": "Who?", "sources": ["\\ud800.txt"]}', "line 2: 'sources' holds a lone"),
+        ("[" * DEEP + "]" * DEEP, "line 2 is nested too deeply"),
+    ],
+)
+def test_hostile_jsonl_lines_name_the_file_line_and_problem(
+    tmp_path: Path, line: str, expected: str
+) -> None:
+    """Found by hostile testing: these reached the CLI as "invalid settings" or a traceback."""
+    path = write(tmp_path / "hostile.jsonl", '{"question": "fine?"}\n' + line + "\n")
+    with pytest.raises(QuestionSetError) as caught:
+        load_questions(path)
+    assert f"{path}, {expected}" in caught.value.message
+
+
+#: Deeper than the decoder's recursion, shorter than the csv module's field limit.
+CSV_DEEP = 5_000
+
+
+@pytest.mark.parametrize("cell", ["[" + HUGE_INT + "]", "[" * CSV_DEEP + "]" * CSV_DEEP])
+def test_a_csv_list_cell_json_cannot_hold_is_read_as_text(tmp_path: Path, cell: str) -> None:
+    path = write(tmp_path / "hostile.csv", f"id,question,answers\n1,Who?,{cell}\n")
+    assert load_questions(path).questions[0].answers == (cell,)

@@ -157,3 +157,38 @@ def test_the_squad_dev_set_makes_35_documents_of_1204_paragraphs() -> None:
     texts = {d.id: d.text for d in question_set.documents}
     for question in question_set.questions:
         assert all(answer in texts[question.sources[0]] for answer in question.answers)
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        ('{"data": [], "n": ' + "9" * 5000 + "}", "holds a number too long"),
+        ("[" * 100_000 + "]" * 100_000, "is nested too deeply"),
+        (
+            json.dumps(
+                squad([{"title": "T", "paragraphs": [{"context": "c", "qas": []}]}])
+            ).replace('"c"', '"c\\ud800"'),
+            "article 1: 'context' holds a lone surrogate",
+        ),
+        (
+            json.dumps(squad([{"title": "T\\ud800", "paragraphs": []}])).replace("\\\\", "\\"),
+            "article 1: 'title' holds a lone surrogate",
+        ),
+        (
+            json.dumps(
+                squad(
+                    [{"title": "T", "paragraphs": [{"context": "c", "qas": [qa("1", "q", ["c"])]}]}]
+                )
+            ).replace('"q"', '"q\\udc00"'),
+            "question 1: 'question' holds a lone surrogate",
+        ),
+    ],
+)
+def test_hostile_squad_files_name_the_file_and_problem(
+    tmp_path: Path, content: str, expected: str
+) -> None:
+    path = tmp_path / "hostile.json"
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(QuestionSetError) as caught:
+        load_questions(path)
+    assert expected in caught.value.message and str(path) in caught.value.message
