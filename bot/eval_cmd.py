@@ -62,7 +62,10 @@ def add_parser(subparsers: Any) -> None:
         dest="index_dir",
         type=Path,
         metavar="DIR",
-        help="the index to ask (for a SQuAD file: the index its articles are built into)",
+        help=(
+            "the index to ask (for a SQuAD file: a new folder for its articles, or one holding "
+            "them from an earlier run; an index of other documents is never replaced)"
+        ),
     )
     where.add_argument("--corpus", type=Path, metavar="PATH", help="index this corpus and ask it")
     parser.add_argument("--out", type=Path, metavar="REPORT.json", help="where the report goes")
@@ -224,6 +227,7 @@ def _index_for(
     encoder: Encoder,
 ) -> Path:
     """The index to ask, built or updated first when the corpus is given."""
+    from retrieval.evaluation.index_guard import check_holds_only
     from retrieval.indexer import build_index
 
     def log(message: str) -> None:
@@ -235,6 +239,14 @@ def _index_for(
                 f"{args.questions} is a SQuAD file and carries its own corpus: drop --corpus."
             )
         index_dir = args.index_dir or cache_dir(question_set.path, engine_settings.model)
+        if args.index_dir:  # the user's folder: never replace an index of another corpus
+            check_holds_only(
+                index_dir,
+                question_set.documents,
+                engine_settings,
+                encoder=encoder,
+                source=question_set.path,
+            )
         articles = len(question_set.documents)
         log(f"indexing the {articles} articles of {args.questions} in {index_dir}")
         build_index(

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
 
 from bot.cli import main
 from bot.eval_cmd import EVAL_CACHE_DIR, cache_dir, limit_questions, parse_retrievers
-from embeddings import DEFAULT_MODEL
+from embeddings import DEFAULT_MODEL, Encoder
+from retrieval.config import EngineSettings
+from retrieval.engine import Engine
 from retrieval.evaluation.questions import Question
 from retrieval.evaluation.table import CONFIGURED_MARK
 from retrieval.manifest import MANIFEST_FILE
@@ -109,6 +112,53 @@ def test_eval_of_a_squad_file_indexes_its_articles_once(
 
     assert main(["eval", str(tiny_squad)]) == 0
     assert "embedding" not in capsys.readouterr().err  # unchanged corpus: nothing re-embedded
+
+
+def _snapshot(index_dir: Path, settings: EngineSettings, encoder: Encoder) -> tuple[object, ...]:
+    """What must not change: the manifest's bytes, the files, and the documents served."""
+    engine = Engine.open(index_dir, settings, encoder=encoder)
+    try:
+        documents = [(item.source.id, item.sentences, item.chars) for item in engine.sources()]
+    finally:
+        engine.close()
+    files = sorted(
+        str(path.relative_to(index_dir))
+        for path in index_dir.rglob("*")
+        if path.is_file() and not path.name.endswith(("-wal", "-shm"))
+    )
+    return (index_dir / MANIFEST_FILE).read_bytes(), files, documents
+
+
+def test_eval_of_a_squad_file_never_replaces_another_index(
+    seeds_index: Path,
+    tiny_squad: Path,
+    tmp_path: Path,
+    engine_settings: EngineSettings,
+    encoder: Encoder,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Issue 9, defect 1: `eval SQUAD.json --index DIR` rebuilt DIR from the SQuAD articles."""
+    index_dir = tmp_path / "seeds-index"
+    shutil.copytree(seeds_index, index_dir)
+    before = _snapshot(index_dir, engine_settings, encoder)
+    assert len(before[2]) == 5
+
+    assert main(["eval", str(tiny_squad), "--index", str(index_dir)]) == 2
+    err = capsys.readouterr().err
+    assert str(index_dir) in err and "--index" in err and "Traceback" not in err
+    assert _snapshot(index_dir, engine_settings, encoder) == before
+
+
+def test_eval_of_a_squad_file_builds_into_an_empty_index_folder_and_reuses_it(
+    tiny_squad: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    index_dir = tmp_path / "owls-index"
+    assert main(["eval", str(tiny_squad), "--index", str(index_dir)]) == 0
+    assert "embedding" in capsys.readouterr().err
+    assert (index_dir / MANIFEST_FILE).is_file()
+    assert not EVAL_CACHE_DIR.exists()  # the named folder, not the cache
+    assert main(["eval", str(tiny_squad), "--index", str(index_dir)]) == 0
+    assert "embedding" not in capsys.readouterr().err  # its own articles: reused as it is
 
 
 def test_eval_with_a_corpus_builds_its_index_in_the_cache(tmp_path: Path) -> None:
