@@ -32,12 +32,12 @@ from bot.telegram.app import build_application
 from bot.telegram.ratelimit import RetryingRateLimiter
 from bot.telegram.runner import Polling, run_bot
 from bot.telegram.services import Services
-from bot.testing.botapi_standin import BotApiStandIn, Request
-from bot.testing.updates import User
 from retrieval.config import EngineSettings
 from retrieval.engine import Engine
 from retrieval.errors import VerbatimError
 from retrieval.indexer import build_index
+from tests.support.telegram.botapi_standin import BotApiStandIn, Request
+from tests.support.telegram.updates import User
 
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS = ROOT / "seeds"

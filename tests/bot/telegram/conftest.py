@@ -25,9 +25,9 @@ from bot.telegram.app import build_application
 from bot.telegram.ratelimit import RetryingRateLimiter
 from bot.telegram.runner import Mode, Polling, mode_from_settings, run_bot
 from bot.telegram.services import Services
-from bot.testing.botapi_standin import BotApiStandIn
-from bot.testing.harness import ADMIN, BotFactory, RunningBot
 from retrieval.engine import Engine
+from tests.support.telegram.botapi_standin import BotApiStandIn
+from tests.support.telegram.harness import ADMIN, BotFactory, RunningBot
 
 TRANSCRIPT_FILE = "telegram_transcript.md"
 HOSTILE_FILE = "hostile_inputs.md"

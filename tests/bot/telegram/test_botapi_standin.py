@@ -7,8 +7,8 @@ import socket
 import httpx
 import pytest
 
-from bot.testing.botapi_standin import BotApiStandIn
-from bot.testing.transcript import HtmlError, telegram_html
+from tests.support.telegram.botapi_standin import BotApiStandIn
+from tests.support.telegram.telegram_html import HtmlError, telegram_html
 
 
 @pytest.mark.parametrize(

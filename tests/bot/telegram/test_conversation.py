@@ -9,8 +9,9 @@ import sqlite3
 from bot.telegram import render
 from bot.telegram.callbacks import MAX_CALLBACK_BYTES
 from bot.telegram.state import StateStore
-from bot.testing.botapi_standin import BotApiStandIn
-from bot.testing.harness import (
+from retrieval.engine import Engine
+from tests.support.telegram.botapi_standin import BotApiStandIn
+from tests.support.telegram.harness import (
     ALICE,
     BOB,
     OFF_TOPIC_QUESTION,
@@ -22,7 +23,6 @@ from bot.testing.harness import (
     text_of,
     visible,
 )
-from retrieval.engine import Engine
 
 
 async def test_start_registers_commands_and_shows_examples(

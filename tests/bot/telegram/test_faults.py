@@ -13,8 +13,15 @@ import pytest
 from bot.telegram import render
 from bot.telegram.ratelimit import NETWORK_RETRIES
 from bot.telegram.redact import REDACTED
-from bot.testing.botapi_standin import BotApiStandIn
-from bot.testing.harness import ALICE, SEED_QUESTION, BotFactory, RunningBot, quotes_in, text_of
+from tests.support.telegram.botapi_standin import BotApiStandIn
+from tests.support.telegram.harness import (
+    ALICE,
+    SEED_QUESTION,
+    BotFactory,
+    RunningBot,
+    quotes_in,
+    text_of,
+)
 
 
 def _attempts(standin: BotApiStandIn) -> list[tuple[int, str | None]]:

@@ -6,8 +6,12 @@ import shutil
 from pathlib import Path
 
 from bot.telegram import render
-from bot.testing.botapi_standin import BotApiStandIn
-from bot.testing.harness import (
+from embeddings import Encoder
+from retrieval.config import EngineSettings
+from retrieval.engine import Engine
+from retrieval.indexer import build_index
+from tests.support.telegram.botapi_standin import BotApiStandIn
+from tests.support.telegram.harness import (
     ADMIN,
     ALICE,
     BOB,
@@ -22,11 +26,7 @@ from bot.testing.harness import (
     text_of,
     visible,
 )
-from bot.testing.updates import mention_entity
-from embeddings import Encoder
-from retrieval.config import EngineSettings
-from retrieval.engine import Engine
-from retrieval.indexer import build_index
+from tests.support.telegram.updates import mention_entity
 
 
 async def test_group_answers_only_when_addressed(standin: BotApiStandIn, bot: RunningBot) -> None:

@@ -14,8 +14,9 @@ import pytest
 from bot.telegram import render
 from bot.telegram.callbacks import Action, encode
 from bot.telegram.state import AnswerState
-from bot.testing.botapi_standin import BotApiStandIn, Request
-from bot.testing.harness import (
+from retrieval.engine import Engine
+from tests.support.telegram.botapi_standin import BotApiStandIn, Request
+from tests.support.telegram.harness import (
     ALICE,
     BOB,
     CHANNEL,
@@ -26,8 +27,7 @@ from bot.testing.harness import (
     text_of,
     visible,
 )
-from bot.testing.updates import PHOTO, STICKER, mention_entity, private_chat
-from retrieval.engine import Engine
+from tests.support.telegram.updates import PHOTO, STICKER, mention_entity, private_chat
 
 OUTPUT_METHODS = ("sendMessage", "answerCallbackQuery", "answerInlineQuery", "editMessageText")
 SHOWN_CHARS = 70

@@ -6,7 +6,7 @@ import pytest
 from telegram import Message
 
 from bot.telegram.parse import addressed_to_bot, command_question, group_question
-from bot.testing.updates import User, group_chat, mention_entity, message, private_chat
+from tests.support.telegram.updates import User, group_chat, mention_entity, message, private_chat
 
 BOT = User(42, "Verbatim", "verbatim_bot", is_bot=True)
 ALICE = User(1, "Alice")

@@ -13,8 +13,8 @@ import pytest
 from bot.telegram import render
 from bot.telegram.callbacks import MAX_CALLBACK_BYTES, decode
 from bot.telegram.render import MAX_MESSAGE_LENGTH, telegram_length
-from bot.testing.transcript import telegram_html
 from retrieval.types import Answer, DocumentInfo, Extract, IndexInfo, Quote, Source
+from tests.support.telegram.telegram_html import telegram_html
 
 SOURCE = Source(
     id="a.txt",

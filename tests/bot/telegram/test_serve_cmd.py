@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
-from bot.testing.botapi_standin import BotApiStandIn
-from bot.testing.harness import ALICE, SEED_QUESTION, quotes_in, text_of
+from tests.support.telegram.botapi_standin import BotApiStandIn
+from tests.support.telegram.harness import ALICE, SEED_QUESTION, quotes_in, text_of
 
 VERBATIM = Path(sys.executable).parent / "verbatim"
 STARTUP_SECONDS = 120.0

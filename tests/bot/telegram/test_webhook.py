@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import socket
 
-from bot.testing.botapi_standin import BotApiStandIn
-from bot.testing.harness import ALICE, SEED_QUESTION, BotFactory, quotes_in, text_of
-from bot.testing.updates import message as make_message
-from bot.testing.updates import private_chat
+from tests.support.telegram.botapi_standin import BotApiStandIn
+from tests.support.telegram.harness import ALICE, SEED_QUESTION, BotFactory, quotes_in, text_of
+from tests.support.telegram.updates import message as make_message
+from tests.support.telegram.updates import private_chat
 
 SECRET = "webhook-secret_0123456789"
 

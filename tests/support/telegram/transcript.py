@@ -1,110 +1,29 @@
-"""A readable record of a conversation with the bot, and Telegram's HTML rules.
+"""A readable record of a conversation with the bot.
 
 ``Transcript`` turns updates (what users did) and Bot API calls (what the bot did) into
-lines such as ``👤 Alice (private): …`` and ``🤖 → private: …``. ``telegram_html`` checks
-text the way Telegram's HTML parse mode does (supported tags only, balanced, ``<``, ``>``
-and ``&`` escaped) and returns what the reader sees.
+lines such as ``👤 Alice (private): …`` and ``🤖 → private: …``. It is given plain values
+(the bot's username, the chat a call went to), so it depends on no server.
 """
 
 from __future__ import annotations
 
-import html
-import re
 import unicodedata
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from bot.testing.botapi_standin import BotApiStandIn, Request
+from tests.support.telegram.telegram_html import HtmlError, telegram_html
+from tests.support.telegram.updates import inline_buttons
 
-SUPPORTED_TAGS = frozenset(
-    {
-        "b",
-        "strong",
-        "i",
-        "em",
-        "u",
-        "ins",
-        "s",
-        "strike",
-        "del",
-        "span",
-        "tg-spoiler",
-        "a",
-        "code",
-        "pre",
-        "blockquote",
-        "tg-emoji",
-    }
-)
-ENTITIES = {"lt": "<", "gt": ">", "amp": "&", "quot": '"'}
 USER_TEXT_SHOWN = 300
 BOT_TEXT_SHOWN = 2000
-QUOTE_MARK = "┃ "
-_TOKEN = re.compile(r"<[^<>]*>|&[^;\s<>&]*;|[^<>&]+|[<>&]")
-_TAG = re.compile(r"^<(/?)([a-z-]+)(\s[^>]*)?>$")
-_HREF = re.compile(r"""href\s*=\s*"([^"]*)\"""")
-
-
-class HtmlError(ValueError):
-    """Text Telegram would refuse with "can't parse entities"."""
-
-
-@dataclass
-class Rendered:
-    """What a reader sees of a message, and a display form with quotes and links marked."""
-
-    visible: str
-    display: str
-
-
-def telegram_html(text: str) -> Rendered:
-    """Check ``text`` as Telegram's HTML parse mode does; raises HtmlError if it would fail."""
-    stack: list[tuple[str, str | None]] = []
-    visible: list[str] = []
-    display: list[str] = []
-    for token in _TOKEN.findall(text):
-        if token in "<>&":
-            raise HtmlError(f"unescaped {token!r}")
-        if token.startswith("<"):
-            match = _TAG.match(token)
-            if not match or match[2] not in SUPPORTED_TAGS:
-                raise HtmlError(f"unsupported tag {token!r}")
-            closing, name = bool(match[1]), match[2]
-            if not closing:
-                href = _HREF.search(match[3] or "")
-                stack.append((name, html.unescape(href[1]) if href else None))
-                display.append(f"\n{QUOTE_MARK}" if name == "blockquote" else "")
-                continue
-            if not stack or stack[-1][0] != name:
-                raise HtmlError(f"unbalanced {token!r}")
-            _, href_value = stack.pop()
-            if name == "a" and href_value:
-                display.append(f" <{href_value}>")
-            continue
-        if token.startswith("&"):
-            name = token[1:-1]
-            if name in ENTITIES:
-                char = ENTITIES[name]
-            elif re.fullmatch(r"#\d+|#x[0-9a-fA-F]+", name):
-                char = html.unescape(token)
-            else:
-                raise HtmlError(f"unsupported entity {token!r}")
-        else:
-            char = token
-        visible.append(char)
-        in_quote = any(tag == "blockquote" for tag, _ in stack)
-        display.append(char.replace("\n", "\n" + QUOTE_MARK) if in_quote else char)
-    if stack:
-        raise HtmlError(f"unclosed <{stack[-1][0]}>")
-    return Rendered("".join(visible), re.sub(r"\n{3,}", "\n\n", "".join(display)).strip())
 
 
 def _printable(text: str) -> str:
-    """Control and invisible format characters spelled out, so the transcript stays text."""
+    """Control, format and lone surrogate characters spelled out, so the transcript stays text
+    (and can be written as UTF-8)."""
     return "".join(
         char
-        if char in "\n\t" or unicodedata.category(char) not in ("Cc", "Cf")
+        if char in "\n\t" or unicodedata.category(char) not in ("Cc", "Cf", "Cs")
         else ascii(char)[1:-1]
         for char in text
     )
@@ -140,7 +59,7 @@ class Transcript:
     def text(self) -> str:
         return "\n".join(self.lines).strip() + "\n"
 
-    def user_update(self, update: dict[str, Any], api: BotApiStandIn) -> None:
+    def user_update(self, update: dict[str, Any], bot_username: str) -> None:
         if "message" in update or "edited_message" in update:
             edited = "edited_message" in update
             message = update.get("message") or update["edited_message"]
@@ -157,7 +76,7 @@ class Transcript:
             )
         elif "callback_query" in update:
             query = update["callback_query"]
-            labels = {data: label for label, data in api.buttons(query["message"]).items()}
+            labels = {data: label for label, data in inline_buttons(query["message"]).items()}
             label = labels.get(query.get("data"), f"(button data {query.get('data')!r})")
             self.lines.append(
                 f"👤 {query['from']['first_name']} pressed “{label}” under "
@@ -166,7 +85,8 @@ class Transcript:
         elif "inline_query" in update:
             query = update["inline_query"]
             who = query["from"]["first_name"]
-            self.lines.append(f"👤 {who} (inline, any chat): @{api.username} {query['query']}")
+            asked = _clip(query["query"], USER_TEXT_SHOWN)
+            self.lines.append(f"👤 {who} (inline, any chat): @{bot_username} {asked}")
 
     @staticmethod
     def _replying(message: dict[str, Any]) -> str:
@@ -180,14 +100,16 @@ class Transcript:
         kinds = [k for k in ("sticker", "photo", "voice", "document", "location") if k in message]
         return f"[{kinds[0]}]" if kinds else "[message without text]"
 
-    def bot_request(self, record: Request, api: BotApiStandIn) -> None:
-        p = record.params
-        method = record.method
+    def bot_request(
+        self, method: str, params: dict[str, Any], result: Any, chat: dict[str, Any] | None
+    ) -> None:
+        """A call the bot made that took effect; ``chat`` is the chat it went to, if known."""
+        p = params
         if method == "sendMessage":
-            chat = api._chats.get(int(p["chat_id"]), {"type": "?", "id": p["chat_id"]})
+            chat = chat or {"type": "?", "id": p["chat_id"]}
             reply = (p.get("reply_parameters") or {}).get("message_id")
             quoting = f" ↩#{reply}" if reply else ""
-            number = record.result.get("message_id") if isinstance(record.result, dict) else "?"
+            number = result.get("message_id") if isinstance(result, dict) else "?"
             self.lines.append(
                 f"🤖 → {_chat(chat)} #{number}{quoting}: {self._shown(p)}{self._buttons(p)}"
             )

@@ -25,10 +25,10 @@ from typing import Any, Literal
 
 from aiohttp import ClientSession, ClientTimeout, web
 
-from bot.testing import updates
-from bot.testing.botapi_methods import PARSE_ERROR, ApiError, BotApiMethods
-from bot.testing.transcript import Transcript
-from bot.testing.updates import JSONDict, User
+from tests.support.telegram import updates
+from tests.support.telegram.botapi_methods import PARSE_ERROR, ApiError, BotApiMethods
+from tests.support.telegram.transcript import Transcript
+from tests.support.telegram.updates import JSONDict, User
 
 DEFAULT_TOKEN = "7000001:standin-TOKEN-s3cr3t-value"
 BOT_USERNAME = "verbatim_test_bot"
@@ -203,7 +203,7 @@ class BotApiStandIn(BotApiMethods):
         """Hand an update to the bot (getUpdates, or a webhook POST when one is set)."""
         update = {"update_id": next(self._update_ids), **update}
         self.queued_at[update["update_id"]] = time.perf_counter()
-        self.transcript.user_update(update, self)
+        self.transcript.user_update(update, self.username)
         if self.webhook is not None:
             task = asyncio.get_running_loop().create_task(self._deliver(update))
             self._deliveries.add(task)
@@ -289,16 +289,9 @@ class BotApiStandIn(BotApiMethods):
     @staticmethod
     def buttons(message_or_request: JSONDict | Request) -> dict[str, str]:
         """Inline button labels mapped to their callback data."""
-        source = message_or_request
-        if isinstance(source, Request):
-            markup = source.params.get("reply_markup") or {}
-        else:
-            markup = source.get("reply_markup") or {}
-        return {
-            button["text"]: button.get("callback_data", "")
-            for row in markup.get("inline_keyboard", [])
-            for button in row
-        }
+        if isinstance(message_or_request, Request):
+            return updates.inline_buttons(message_or_request.params)
+        return updates.inline_buttons(message_or_request)
 
     # ---- the HTTP side -----------------------------------------------------------------
 
@@ -336,7 +329,9 @@ class BotApiStandIn(BotApiMethods):
     ) -> web.Response:
         record.status, record.result, record.done = status, result, True
         if record.delivered:
-            self.transcript.bot_request(record, self)
+            chat_id = str(record.params.get("chat_id", ""))
+            chat = self._chats.get(int(chat_id)) if chat_id.lstrip("-").isdigit() else None
+            self.transcript.bot_request(record.method, record.params, result, chat)
         await self._notify()
         if status == 200:
             return web.json_response({"ok": True, "result": result})

@@ -42,7 +42,18 @@ def channel_chat(chat_id: int, title: str) -> JSONDict:
 
 
 def utf16_len(text: str) -> int:
-    return len(text.encode("utf-16-le")) // 2
+    """Length in UTF-16 code units, as Telegram counts (a lone surrogate counts one)."""
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
+
+
+def inline_buttons(message: JSONDict) -> dict[str, str]:
+    """The inline button labels under ``message`` (or in a call's params), mapped to their data."""
+    markup = message.get("reply_markup") or {}
+    return {
+        button["text"]: button.get("callback_data", "")
+        for row in markup.get("inline_keyboard", [])
+        for button in row
+    }
 
 
 def mention_entity(text: str, mention: str) -> JSONDict:

@@ -10,9 +10,9 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
-from bot.testing import updates
-from bot.testing.transcript import HtmlError, telegram_html
-from bot.testing.updates import JSONDict, User
+from tests.support.telegram import updates
+from tests.support.telegram.telegram_html import HtmlError, telegram_html
+from tests.support.telegram.updates import JSONDict, User
 
 MAX_TEXT_LENGTH = 4096
 PARSE_ERROR = "Bad Request: can't parse entities: {reason}"

@@ -1,6 +1,6 @@
 """What the bot's tests and benchmarks share: people, chats, readers of replies, a running bot.
 
-Tests run with ``--import-mode=importlib``, so shared helpers live in this importable module
+Tests run with ``--import-mode=importlib``, so shared helpers live in this importable package
 rather than beside the tests.
 """
 
@@ -17,10 +17,10 @@ from telegram.ext import Application
 
 from bot.settings import Settings
 from bot.telegram.services import Services
-from bot.testing.botapi_standin import Request
-from bot.testing.updates import User, channel_chat, group_chat
+from tests.support.telegram.botapi_standin import Request
+from tests.support.telegram.updates import User, channel_chat, group_chat
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 SEEDS_DIR = REPO / "seeds"
 
 ALICE = User(987_654_321, "Alice", "alice")
