@@ -14,14 +14,29 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+# Imported eagerly (they are small and import nothing heavy at module level), so a broken
+# import fails here, loudly, instead of silently dropping a command.
+from bot import eval_cmd, feedback_cmd, serve_cmd
 from bot.settings import Settings, load_settings
 from retrieval.errors import VerbatimError
 
 EXIT_OK = 0
+EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 
 Command = Callable[[argparse.Namespace, Settings], int]
+#: The modules that add a subcommand each (``add_parser(subparsers)`` sets its ``func``).
+SUBCOMMAND_MODULES = (eval_cmd, serve_cmd, feedback_cmd)
+#: The flag that sets each settings field, for messages about bad values.
+SETTING_FLAGS = {
+    "index_dir": "--index",
+    "model": "--model",
+    "encoder": "--encoder",
+    "top_k": "-k",
+    "index_type": "--index-type",
+}
+logger = logging.getLogger(__name__)
 
 
 def _engine(settings: Settings) -> Any:
@@ -98,24 +113,9 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
             f"Indexed {report.documents} documents, {report.sentences} sentences.", file=sys.stderr
         )
     if settings.telegram_bot_token is not None:
-        from bot import serve_cmd
-
         return serve_cmd.run(args, settings)
     print("No TELEGRAM_BOT_TOKEN set: starting the terminal chat.", file=sys.stderr)
     return cmd_chat(args, settings)
-
-
-def _optional_commands() -> list[Any]:
-    """The modules contributing subcommands (``add_parser``/``run``)."""
-    import importlib
-
-    modules = []
-    for name in ("bot.eval_cmd", "bot.serve_cmd", "bot.feedback_cmd"):
-        try:
-            modules.append(importlib.import_module(name))
-        except ImportError:  # pragma: no cover - while the faces are being written
-            continue
-    return modules
 
 
 _COMMON_FLAGS: list[tuple[tuple[str, ...], dict[str, Any]]] = [
@@ -180,7 +180,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("run", parents=[common], help="index seeds if needed, then bot or chat")
     p.set_defaults(func=cmd_run)
 
-    for module in _optional_commands():
+    for module in SUBCOMMAND_MODULES:
         before = set(sub.choices)
         module.add_parser(sub)
         for name in set(sub.choices) - before:
@@ -200,6 +200,7 @@ def _settings_from(args: argparse.Namespace) -> Settings:
     if getattr(args, "config", None):
         os.environ["VERBATIM_CONFIG"] = args.config
     return load_settings(
+        SETTING_FLAGS,
         index_dir=getattr(args, "index_dir", None),
         model=getattr(args, "model", None),
         encoder=getattr(args, "encoder", None),
@@ -224,9 +225,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("\nverbatim: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
-    except ValueError as exc:  # pydantic validation of flags/env/config
-        print(f"verbatim: invalid settings: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+    except Exception as exc:  # a bug: one line for the person, the traceback with -v
+        if args.verbose:
+            logger.exception("unexpected error")
+        print(
+            f"verbatim: unexpected error ({type(exc).__name__}: {exc}); run again with -v for "
+            "the details.",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED
 
 
 if __name__ == "__main__":

@@ -1,14 +1,35 @@
-"""Plain-text rendering of answers for the terminal: quotes, citations, agreement, declines."""
+"""Plain-text rendering of answers for the terminal: quotes, citations, agreement, declines.
+
+Article text may hold control characters (an ANSI escape that recolours or clears the screen,
+a bell, a carriage return that overwrites the line). The terminal must not act on them, and
+the quote must still show every character it copies, so each one is printed as a visible
+escape: ``ESC`` as ``\\x1b``, ``DEL`` as ``\\x7f``. A quote keeps its line breaks; a title,
+date or id is one line, so its ``\\n`` and ``\\t`` are escaped too. ``--json`` is not
+rendered here: it carries every string exactly as stored.
+"""
 
 from __future__ import annotations
 
 import json
 import textwrap
 
+from retrieval.answering import NOT_FOUND_MESSAGE
 from retrieval.types import Answer, DocumentInfo, Extract, Source
 
 WRAP = 88
 INDENT = "    "
+#: The C0 controls, DEL and the C1 controls (Unicode category Cc), each as a visible escape.
+_ESCAPES = {code: f"\\x{code:02x}" for code in (*range(0x20), *range(0x7F, 0xA0))}
+#: The same, but keeping line breaks and tabs (for quote text, which is laid out in lines).
+_ESCAPES_IN_LINES = {code: text for code, text in _ESCAPES.items() if chr(code) not in "\n\t"}
+
+
+def terminal_safe(text: str, *, keep_lines: bool = False) -> str:
+    """``text`` with every control character shown as an escape (``\\x1b``), not acted on.
+
+    With ``keep_lines``, line breaks and tabs stay as they are.
+    """
+    return text.translate(_ESCAPES_IN_LINES if keep_lines else _ESCAPES)
 
 
 def citation(source: Source) -> str:
@@ -21,7 +42,7 @@ def citation(source: Source) -> str:
         text += f" ({source.id})"
     if source.url:
         text += f" <{source.url}>"
-    return text
+    return terminal_safe(text)
 
 
 def _position(extract: Extract) -> str:
@@ -31,7 +52,7 @@ def _position(extract: Extract) -> str:
 
 
 def _quoted(text: str) -> str:
-    lines = text.splitlines() or [""]
+    lines = terminal_safe(text, keep_lines=True).split("\n")
     wrapped = [
         textwrap.fill(line, WRAP, initial_indent=INDENT, subsequent_indent=INDENT)
         if line.strip()
@@ -44,11 +65,12 @@ def _quoted(text: str) -> str:
 def render_answer(answer: Answer) -> str:
     """The answer as a person reads it in a terminal."""
     if answer.status == "invalid_question":
-        return answer.message or "Please ask a question."
+        return terminal_safe(answer.message or "Please ask a question.")
     if not answer.answered:
-        lines = [answer.message or "I couldn't find this in the articles."]
+        lines = [terminal_safe(answer.message or NOT_FOUND_MESSAGE)]
         if answer.closest_topics:
-            lines.append("The articles cover, among others: " + "; ".join(answer.closest_topics))
+            topics = "; ".join(terminal_safe(topic) for topic in answer.closest_topics)
+            lines.append(f"The articles cover, among others: {topics}")
         return "\n".join(lines)
     blocks = []
     for number, quote in enumerate(answer.quotes, start=answer.offset + 1):
@@ -81,7 +103,6 @@ def render_sources(items: list[DocumentInfo]) -> str:
         src = item.source
         title = src.title or "(no title)"
         date = f", {src.date}" if src.date else ""
-        lines.append(
-            f"  {src.id}: {title}{date} — {item.sentences} sentences, {item.chars:,} chars"
-        )
+        line = f"{src.id}: {title}{date} — {item.sentences} sentences, {item.chars:,} chars"
+        lines.append(f"  {terminal_safe(line)}")
     return "\n".join(lines)

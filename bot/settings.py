@@ -10,10 +10,11 @@ is read too. The config file is TOML, named by ``--config`` or ``VERBATIM_CONFIG
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     NoDecode,
@@ -23,12 +24,24 @@ from pydantic_settings import (
 )
 
 from embeddings import DEFAULT_MODEL
-from retrieval.config import EncoderBackend, EngineSettings, IndexType, Retriever
+from retrieval.config import (
+    DEFAULT_MIN_RELEVANCE,
+    EncoderBackend,
+    EngineSettings,
+    IndexType,
+    Retriever,
+)
+from retrieval.errors import VerbatimError
 
 DEFAULT_INDEX_DIR = Path(".verbatim/index")
 DEFAULT_CORPUS = Path("seeds")
 DEFAULT_CONFIG_FILE = Path("verbatim.toml")
 DEFAULT_API_BASE_URL = "https://api.telegram.org/bot"
+ENV_PREFIX = "VERBATIM_"
+#: Characters of a rejected value quoted back in a message.
+SHOWN_INPUT_CHARS = 40
+#: What pydantic puts before the message of a ValueError raised by a validator.
+_VALUE_ERROR_PREFIX = "Value error, "
 
 
 #: Comma-separated ids in the environment (``"1,2"``), a list in the config file.
@@ -43,7 +56,7 @@ class Settings(BaseSettings):
     """Everything configurable about Verbatim, validated once at start-up."""
 
     model_config = SettingsConfigDict(
-        env_prefix="VERBATIM_",
+        env_prefix=ENV_PREFIX,
         env_file=".env",
         env_file_encoding="utf-8",
         extra="ignore",
@@ -56,7 +69,7 @@ class Settings(BaseSettings):
     model: str = DEFAULT_MODEL
     top_k: int = Field(3, ge=1, le=20)
     retriever: Retriever = "hybrid"
-    min_relevance: float = 0.32
+    min_relevance: float = DEFAULT_MIN_RELEVANCE
     index_type: IndexType = "auto"
     encoder: EncoderBackend = "onnx-int8"
     passage_sentences: int = Field(6, ge=1, le=50)
@@ -125,6 +138,42 @@ class Settings(BaseSettings):
         )
 
 
-def load_settings(**overrides: Any) -> Settings:
-    """Build the settings; ``overrides`` (from flags) win, ``None`` values are ignored."""
-    return Settings(**{key: value for key, value in overrides.items() if value is not None})
+class SettingsError(VerbatimError):
+    """A flag, environment variable or config file entry has a value that cannot be used."""
+
+
+def load_settings(flags: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+    """Build the settings; ``overrides`` (from flags) win, ``None`` values are ignored.
+
+    ``flags`` names the flag of each override (``{"top_k": "-k"}``) for messages. Raises
+    SettingsError with one line naming each bad value, where it came from and what is wrong.
+    """
+    given = {key: value for key, value in overrides.items() if value is not None}
+    try:
+        return Settings(**given)
+    except ValidationError as exc:
+        problems = [_problem(error, given, flags or {}) for error in exc.errors()]
+        raise SettingsError("; ".join(problems) + ".") from exc
+
+
+def _problem(error: Any, given: Mapping[str, Any], flags: Mapping[str, str]) -> str:
+    """One bad value: ``-k: Input should be greater than or equal to 1 (got 0)``."""
+    field = str(error["loc"][0]) if error["loc"] else ""
+    message = str(error["msg"]).removeprefix(_VALUE_ERROR_PREFIX)
+    shown = repr(error.get("input"))
+    if len(shown) > SHOWN_INPUT_CHARS:
+        shown = shown[:SHOWN_INPUT_CHARS] + "…"
+    return f"{_source_of(field, given, flags)}: {message} (got {shown})"
+
+
+def _source_of(field: str, given: Mapping[str, Any], flags: Mapping[str, str]) -> str:
+    """Where a field's value was set: its flag, else its variable or config file key."""
+    if field in given:
+        return flags.get(field, field)
+    info = Settings.model_fields.get(field)
+    alias = info.validation_alias if info is not None else None
+    if isinstance(alias, AliasChoices):
+        env = str(alias.choices[0])
+    else:
+        env = f"{ENV_PREFIX}{field.upper()}"
+    return f"{env} (or {field} in {_config_file()})"

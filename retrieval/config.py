@@ -15,6 +15,9 @@ Retriever = Literal["dense", "lexical", "rrf", "hybrid"]
 IndexType = Literal["auto", "flat", "ivf"]
 EncoderBackend = Literal["onnx-int8", "onnx", "torch"]
 
+#: The decline threshold: an answer whose best quote's relevance is lower says "not found".
+DEFAULT_MIN_RELEVANCE = 0.32
+
 
 class EngineSettings(BaseModel):
     """Everything the index builder and the answering function need to know."""
@@ -25,7 +28,7 @@ class EngineSettings(BaseModel):
     top_k: int = Field(3, ge=1, le=20, description="quotes in an answer")
     retriever: Retriever = "hybrid"
     min_relevance: float = Field(
-        0.32, description="decline when the best quote's relevance is below this"
+        DEFAULT_MIN_RELEVANCE, description="decline when the best quote's relevance is below this"
     )
     index_type: IndexType = Field(
         "auto", description="flat is exact; ivf is approximate; auto picks by corpus size"

@@ -4,16 +4,34 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import shutil
+import subprocess
+import sys
+import unicodedata
 from pathlib import Path
 
 import pytest
 
 from bot import cli
 from bot.chat import chat
+from bot.render_text import render_answer, terminal_safe
+from embeddings import Encoder
+from retrieval.config import EngineSettings
 from retrieval.engine import Engine
+from retrieval.indexer import build_index
+from retrieval.types import Answer, Quote, Source
 
 REPO = Path(__file__).resolve().parents[2]
+#: Modules that must never load for ``verbatim ask`` (the answering path runs on ONNX).
+HEAVY_MODULES = ("torch", "transformers", "sentence_transformers")
+#: An article whose text and metadata carry terminal control sequences.
+HOSTILE_ARTICLE = {
+    "id": "owls",
+    "title": "Grey owls \x1b]0;pwned\x07 at night",
+    "date": "2020\x1b[2J",
+    "text": "Grey owls nest in \x1b[31mold pine trees\x1b[0m by the river. They hunt at dusk.",
+}
 
 
 def test_ask_json_prints_the_typed_result(
@@ -101,3 +119,173 @@ def test_chat_reads_questions_line_by_line(seeds_engine: Engine) -> None:
     assert first.quotes[0].text[:40] in out
     assert f"[{len(first.quotes) + 1}]" in out  # /more continued the numbering
     assert "I couldn't find this in the articles." in out
+
+
+def _control_characters(text: str) -> list[str]:
+    """The control characters in ``text`` other than line breaks."""
+    return [ch for ch in text if unicodedata.category(ch) == "Cc" and ch != "\n"]
+
+
+@pytest.fixture(scope="module")
+def hostile_index(
+    tmp_path_factory: pytest.TempPathFactory, engine_settings: EngineSettings, encoder: Encoder
+) -> Path:
+    """An index of one article carrying ANSI escapes in its text, title and date."""
+    corpus = tmp_path_factory.mktemp("hostile-corpus")
+    (corpus / "owls.jsonl").write_text(json.dumps(HOSTILE_ARTICLE) + "\n", encoding="utf-8")
+    index_dir = tmp_path_factory.mktemp("hostile-index")
+    build_index(corpus, index_dir, engine_settings, encoder=encoder)
+    return index_dir
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["ask", "Where do grey owls nest?"],
+        ["ask", "How do I bake sourdough bread?"],  # a decline names the titles
+        ["sources"],
+    ],
+)
+def test_terminal_output_shows_control_characters_as_escapes(
+    hostile_index: Path, argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 9: ANSI escapes from article text reached the terminal."""
+    assert cli.main([*argv, "--index", str(hostile_index)]) == 0
+    out = capsys.readouterr().out
+    assert _control_characters(out) == []
+    assert "\\x1b]0;pwned\\x07" in out  # the title, visibly escaped
+
+
+def test_terminal_quote_escapes_but_json_stays_verbatim(
+    hostile_index: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    question = ["ask", "Where do grey owls nest?", "--index", str(hostile_index)]
+    assert cli.main(question) == 0
+    assert "\\x1b[31mold pine trees\\x1b[0m" in capsys.readouterr().out
+    assert cli.main([*question, "--json"]) == 0
+    quote = json.loads(capsys.readouterr().out)["quotes"][0]
+    assert "\x1b[31mold pine trees\x1b[0m" in quote["text"]  # the quote itself is verbatim
+    assert quote["source"]["title"] == HOSTILE_ARTICLE["title"]
+
+
+def test_chat_shows_control_characters_as_escapes(
+    hostile_index: Path, engine_settings: EngineSettings, encoder: Encoder
+) -> None:
+    engine = Engine.open(hostile_index, engine_settings, encoder=encoder)
+    stdout = io.StringIO()
+    try:
+        chat(engine, io.StringIO("Where do grey owls nest?\n/sources\n"), stdout)
+    finally:
+        engine.close()
+    assert _control_characters(stdout.getvalue()) == []
+    assert "\\x1b[31m" in stdout.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("plain text", "plain text"),
+        ("\x1b[31mred\x1b[0m", "\\x1b[31mred\\x1b[0m"),
+        ("bell\x07 and csi \x9b2J", "bell\\x07 and csi \\x9b2J"),
+        ("tab\tand\nnewline\rreturn\x7f", "tab\\x09and\\x0anewline\\x0dreturn\\x7f"),
+        ("Ünïcödé, emoji 🦉 and right-to-left שלום", "Ünïcödé, emoji 🦉 and right-to-left שלום"),
+    ],
+)
+def test_terminal_safe_escapes_control_characters_only(text: str, shown: str) -> None:
+    assert terminal_safe(text) == shown
+
+
+def test_a_quote_keeps_its_line_breaks_in_the_terminal() -> None:
+    source = Source(id="a.txt")
+    quote = Quote(
+        text="First line.\nSecond\x1b[2J line.",
+        start=0,
+        end=29,
+        source=source,
+        first_sentence=0,
+        last_sentence=1,
+        score=0.9,
+    )
+    shown = render_answer(Answer(question="q", status="answered", quotes=(quote,), relevance=0.9))
+    assert "First line.\n    Second\\x1b[2J line." in shown
+
+
+@pytest.mark.parametrize(
+    ("argv", "env", "expected"),
+    [
+        (["ask", "Who?", "-k", "0"], {}, "-k: Input should be greater than or equal to 1 (got 0)"),
+        (["ask", "Who?", "-k", "99"], {}, "-k: Input should be less than or equal to 20"),
+        (["ask", "Who?"], {"VERBATIM_TOP_K": "many"}, "VERBATIM_TOP_K"),
+        (["sources"], {"VERBATIM_MIN_RELEVANCE": "high"}, "VERBATIM_MIN_RELEVANCE"),
+        (["sources"], {"VERBATIM_ALLOWED_USER_IDS": "1,me"}, "VERBATIM_ALLOWED_USER_IDS"),
+    ],
+)
+def test_bad_settings_are_one_clear_line(
+    seeds_index: Path,
+    argv: list[str],
+    env: dict[str, str],
+    expected: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Issue 9: `-k 0` printed pydantic's raw multi-line dump."""
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    assert cli.main([*argv, "--index", str(seeds_index)]) == cli.EXIT_USAGE
+    err = capsys.readouterr().err
+    assert err.startswith("verbatim: ") and err.count("\n") == 1
+    assert expected in err
+    assert "pydantic" not in err and "validation error" not in err
+
+
+def _run_python(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, *args],
+        cwd=REPO,
+        env={**os.environ, "HF_HUB_OFFLINE": "1"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_a_broken_subcommand_module_fails_loudly() -> None:
+    """Issue 9: an ImportError in a subcommand's module silently dropped the command."""
+    code = (
+        "import sys\n"
+        "sys.modules['bot.feedback_cmd'] = None  # importing it now raises ImportError\n"
+        "from bot import cli\n"
+        "cli.build_parser()\n"
+    )
+    done = _run_python("-c", code)
+    assert done.returncode != 0
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith(("ImportError", "ModuleNotFoundError")) and "bot.feedback_cmd" in last
+
+
+def test_every_subcommand_is_there() -> None:
+    commands = cli.build_parser()._subparsers._group_actions[0].choices  # type: ignore[union-attr]
+    assert set(commands) == {"index", "ask", "chat", "sources", "run", "eval", "serve", "feedback"}
+
+
+def test_ask_never_imports_torch(seeds_index: Path, encoder: Encoder) -> None:
+    encoder.load()  # the ONNX file is cached from here on
+    done = _run_python(
+        "-X",
+        "importtime",
+        "-m",
+        "bot.cli",
+        "ask",
+        "Who is Lynn Maalouf?",
+        "--index",
+        str(seeds_index),
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "Lynn Maalouf" in done.stdout
+    imported = {
+        line.rsplit("|", 1)[-1].strip().split(".")[0]
+        for line in done.stderr.splitlines()
+        if line.startswith("import time:")
+    }
+    assert "onnxruntime" in imported  # the check sees the answering path's imports
+    assert imported.isdisjoint(HEAVY_MODULES)
