@@ -1,0 +1,179 @@
+"""The import graph of the product: no cycles, and no test code imported by the product.
+
+Every module under ``bot/``, ``retrieval/`` and ``embeddings/`` is parsed (not imported), and
+every ``import`` in it counts, wherever it stands: at module level, inside a function (a lazy
+import) or under ``if TYPE_CHECKING:``.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+PACKAGES = ("bot", "retrieval", "embeddings")
+#: Imports of these (or anything inside them) are test code.
+TEST_CODE = ("tests", "bot.testing")
+#: Test code still inside the product; a parallel change moves it to tests/.
+MOVING = pytest.mark.xfail(strict=False, reason="bot/testing moves to tests/ in a parallel change")
+#: Where a module lies, for the tests below: bot.testing apart from the rest of bot.
+AREAS = ["embeddings", "retrieval", "bot", pytest.param("bot.testing", marks=MOVING)]
+
+
+def module_files(root: Path = REPO) -> dict[str, Path]:
+    """Every module of the packages by dotted name (a package by its ``__init__.py``)."""
+    found: dict[str, Path] = {}
+    for package in PACKAGES:
+        for path in sorted((root / package).rglob("*.py")):
+            parts = list(path.relative_to(root).with_suffix("").parts)
+            if parts[-1] == "__init__":
+                parts.pop()
+            found[".".join(parts)] = path
+    return found
+
+
+def imported_names(module: str, path: Path) -> set[str]:
+    """The dotted names ``module`` imports: ``from a.b import c`` gives ``a.b.c``.
+
+    That is module ``a.b.c`` if there is one, else the name ``c`` of module ``a.b`` (see
+    :func:`resolve`); ``a.b``'s own ``__init__`` runs either way, as for any submodule import.
+    """
+    is_package = path.name == "__init__.py"
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:  # relative: from the module's package, one level up per extra dot
+                base = module.split(".") if is_package else module.split(".")[:-1]
+                base = base[: len(base) - (node.level - 1)]
+                parent = ".".join([*base, *([node.module] if node.module else [])])
+            else:
+                parent = node.module or ""
+            names.update(f"{parent}.{alias.name}" for alias in node.names)
+    return names
+
+
+def resolve(name: str, modules: Iterable[str]) -> str | None:
+    """The project module ``name`` refers to (``a.b.func`` is ``a.b``), or None if not ours."""
+    known = set(modules)
+    while name:
+        if name in known:
+            return name
+        name = name.rpartition(".")[0]
+    return None
+
+
+def import_graph(files: Mapping[str, Path]) -> dict[str, set[str]]:
+    """Project module -> the project modules it imports (itself left out)."""
+    graph: dict[str, set[str]] = {}
+    for module, path in files.items():
+        targets = {resolve(name, files) for name in imported_names(module, path)}
+        graph[module] = {t for t in targets if t is not None and t != module}
+    return graph
+
+
+def import_cycles(graph: Mapping[str, set[str]]) -> list[list[str]]:
+    """The strongly connected components with more than one module (Tarjan, iterative)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    cycles: list[list[str]] = []
+    for start in sorted(graph):
+        if start in index:
+            continue
+        work = [(start, iter(sorted(graph[start])))]
+        index[start] = low[start] = len(index)
+        stack.append(start)
+        on_stack.add(start)
+        while work:
+            node, children = work[-1]
+            child = next(children, None)
+            if child is not None:
+                if child not in index:
+                    index[child] = low[child] = len(index)
+                    stack.append(child)
+                    on_stack.add(child)
+                    work.append((child, iter(sorted(graph.get(child, ())))))
+                elif child in on_stack:
+                    low[node] = min(low[node], index[child])
+                continue
+            work.pop()
+            if work:
+                parent = work[-1][0]
+                low[parent] = min(low[parent], low[node])
+            if low[node] == index[node]:
+                component = []
+                while True:
+                    member = stack.pop()
+                    on_stack.discard(member)
+                    component.append(member)
+                    if member == node:
+                        break
+                if len(component) > 1:
+                    cycles.append(sorted(component))
+    return cycles
+
+
+def area(module: str) -> str:
+    if module == "bot.testing" or module.startswith("bot.testing."):
+        return "bot.testing"
+    return module.split(".")[0]
+
+
+def is_test_code(name: str) -> bool:
+    return any(name == prefix or name.startswith(f"{prefix}.") for prefix in TEST_CODE)
+
+
+FILES = module_files()
+GRAPH = import_graph(FILES)
+
+
+@pytest.mark.parametrize("where", AREAS)
+def test_no_import_cycles(where: str) -> None:
+    cycles = [cycle for cycle in import_cycles(GRAPH) if any(area(m) == where for m in cycle)]
+    assert cycles == []
+
+
+@pytest.mark.parametrize("where", AREAS)
+def test_the_product_never_imports_test_code(where: str) -> None:
+    found = sorted(
+        (module, name)
+        for module, path in FILES.items()
+        if area(module) == where
+        for name in imported_names(module, path)
+        if is_test_code(name)
+    )
+    assert found == []
+
+
+def test_the_walk_sees_lazy_relative_and_type_checking_imports(tmp_path: Path) -> None:
+    """The checks above can fail: a made-up package with each kind of import and a cycle."""
+    package = tmp_path / "retrieval"
+    package.mkdir()
+    (package / "__init__.py").write_text("from .a import thing\n")
+    (package / "a.py").write_text("def thing():\n    from retrieval import b\n")
+    (package / "b.py").write_text(
+        "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from . import c\n"
+    )
+    (package / "c.py").write_text("import retrieval.a\nimport tests.support\n")
+    files = module_files(tmp_path)
+    graph = import_graph(files)
+    assert graph["retrieval"] == {"retrieval.a"}
+    assert graph["retrieval.a"] == {"retrieval.b"}
+    assert graph["retrieval.b"] == {"retrieval.c"}
+    assert graph["retrieval.c"] == {"retrieval.a"}
+    assert import_cycles(graph) == [["retrieval.a", "retrieval.b", "retrieval.c"]]
+    assert [n for n in imported_names("retrieval.c", files["retrieval.c"]) if is_test_code(n)] == [
+        "tests.support"
+    ]
+
+
+def test_the_real_graph_holds_the_known_imports() -> None:
+    assert {"bot.settings", "retrieval.errors"} <= GRAPH["bot.cli"]
+    assert "retrieval.evaluation.gold" in GRAPH["retrieval.evaluation.squad"]
+    assert "embeddings" in GRAPH["retrieval.config"]
