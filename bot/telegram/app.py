@@ -24,7 +24,10 @@ from bot.telegram.services import SERVICES_KEY, Services
 
 log = logging.getLogger(__name__)
 
-CONCURRENT_UPDATES = 64
+#: Updates handled at once. Set high so that every waiting question reaches the fair scheduler
+#: (fair.py), which bounds the real work; a lower cap would queue updates first come, first
+#: served before the scheduler sees them.
+CONCURRENT_UPDATES = 4096
 PTB_TIMEDELTA_ENV = "PTB_TIMEDELTA"
 BOT_PATH = "/bot"
 FILE_BOT_PATH = "/file/bot"

@@ -107,14 +107,15 @@ async def on_feedback(update: Update, context: Context) -> None:
 
 
 async def on_sources_page(update: Update, context: Context) -> None:
+    """Turn a /sources page; a message that is gone (or too old to edit) says "expired"."""
     query, pressed, message = _pressed(update, context)
     if pressed is None or message is None:
         await query.answer(render.EXPIRED)
         return
     docs = await asyncio.to_thread(services(context).engine.sources)
     page, markup = render.sources_page(docs, pressed.arg)
-    await query.answer()
-    await edit_chunk(message, page, markup=markup)
+    edited = await edit_chunk(message, page, markup=markup)
+    await query.answer(None if edited else render.EXPIRED)
 
 
 async def on_stale(update: Update, context: Context) -> None:

@@ -5,7 +5,8 @@ is generated once per database and kept in it, so one user's rows can be grouped
 but the id cannot be recovered by hashing candidate ids without the database's salt.
 Methods are thread-safe (one connection behind a lock) and meant to be called off the event
 loop; each write is its own transaction. The CSV export prefixes cells that a spreadsheet
-would run as a formula with an apostrophe.
+would run as a formula with an apostrophe. Text is stored with lone surrogates replaced
+(SQLite stores UTF-8, which has no encoding for them).
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ import threading
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
+
+from bot.telegram.parse import clean
 
 SCHEMA_VERSION = 1
 SALT_BYTES = 32
@@ -112,10 +115,10 @@ class FeedbackStore:
                     answer_id,
                     _now(),
                     self.hash_user(user_id),
-                    chat_type,
-                    question,
-                    status,
-                    answer_shown,
+                    clean(chat_type),
+                    clean(question),
+                    clean(status),
+                    clean(answer_shown),
                 ),
             )
 

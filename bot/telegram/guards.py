@@ -6,11 +6,11 @@ import contextlib
 import logging
 
 from telegram import InlineQueryResultsButton, Update
-from telegram.constants import ChatType
 from telegram.error import Forbidden, TelegramError
 from telegram.ext import ApplicationHandlerStop, ContextTypes
 
 from bot.telegram import render
+from bot.telegram.fair import SchedulerClosed
 from bot.telegram.parse import addressed_to_bot
 from bot.telegram.replies import send_chunks
 from bot.telegram.services import services
@@ -81,18 +81,32 @@ def describe(update: object) -> str:
 
 
 async def on_error(update: object, context: Context) -> None:
-    """Log the details; tell the user something short and honest, if there is a user."""
+    """Log the details; tell the user something short and honest, if there is a user.
+
+    The apology is best effort: whatever goes wrong while sending it is logged, never raised
+    (an error handler that fails leaves the user with nothing and the log with a puzzle).
+    """
     if isinstance(context.error, Forbidden):  # blocked by the user, or removed from the chat
         log.info("cannot write for %s: %s", describe(update), context.error)
+        return
+    if isinstance(context.error, SchedulerClosed):  # the bot is stopping
+        log.info("not answered, the bot is stopping: %s", describe(update))
         return
     log.error("error while handling %s", describe(update), exc_info=context.error)
     if not isinstance(update, Update):
         return
-    with contextlib.suppress(TelegramError):
-        if update.callback_query is not None:
-            await update.callback_query.answer(render.ERROR)
-        elif update.message is not None and (
-            update.message.chat.type == ChatType.PRIVATE
-            or addressed_to_bot(update.message, context.bot.username, context.bot.id)
-        ):
-            await send_chunks(update.message, [render.fixed(render.ERROR)])
+    try:
+        await _apologise(update, context)
+    except TelegramError as exc:
+        log.info("could not apologise for %s: %s", describe(update), exc)
+    except Exception:
+        log.exception("could not apologise for %s", describe(update))
+
+
+async def _apologise(update: Update, context: Context) -> None:
+    if update.callback_query is not None:
+        await update.callback_query.answer(render.ERROR)
+    elif update.message is not None and addressed_to_bot(
+        update.message, context.bot.username, context.bot.id
+    ):
+        await send_chunks(update.message, [render.fixed(render.ERROR)])

@@ -23,7 +23,13 @@ from telegram.ext import (
 from bot.telegram import buttons, commands, render
 from bot.telegram.callbacks import PATTERNS, Action
 from bot.telegram.guards import gate, on_error
-from bot.telegram.parse import command_question, group_question, private_question
+from bot.telegram.parse import (
+    command_question,
+    command_target,
+    group_question,
+    inline_question,
+    private_question,
+)
 from bot.telegram.replies import answer_question, send_chunks
 from bot.telegram.services import services
 from bot.telegram.state import new_id
@@ -41,6 +47,7 @@ PRIVATE_TEXT = filters.ChatType.PRIVATE & _NEW_MESSAGE & filters.TEXT & ~filters
 GROUP_TEXT = filters.ChatType.GROUPS & _NEW_MESSAGE & filters.TEXT & ~filters.COMMAND
 PRIVATE_NON_TEXT = filters.ChatType.PRIVATE & _NEW_MESSAGE & ~filters.TEXT & filters.ATTACHMENT
 PRIVATE_UNKNOWN_COMMAND = filters.ChatType.PRIVATE & _NEW_MESSAGE & filters.COMMAND
+GROUP_UNKNOWN_COMMAND = filters.ChatType.GROUPS & _NEW_MESSAGE & filters.COMMAND
 
 
 async def on_private_text(update: Update, context: Context) -> None:
@@ -82,11 +89,20 @@ async def on_unknown_command(update: Update, context: Context) -> None:
     await send_chunks(update.effective_message, [render.fixed(render.UNKNOWN_COMMAND)])
 
 
+async def on_group_unknown_command(update: Update, context: Context) -> None:
+    """``/frobnicate@this_bot`` in a group; a bare ``/frobnicate`` may be for another bot."""
+    message = update.effective_message
+    assert message is not None
+    target = command_target(message, context.bot.username)
+    if target is not None and target.lower() == context.bot.username.lower():
+        await send_chunks(message, [render.fixed(render.UNKNOWN_COMMAND)])
+
+
 async def on_inline_query(update: Update, context: Context) -> None:
     """``@bot question`` in any chat: the top quotes, each inserting itself with its citation."""
     svc, query = services(context), update.inline_query
     assert query is not None
-    question = query.query.strip()[: InlineQueryLimit.MAX_QUERY_LENGTH]
+    question = inline_question(query.query, InlineQueryLimit.MAX_QUERY_LENGTH)
     if len(question) < MIN_INLINE_QUERY_CHARS:
         await query.answer(
             [], cache_time=INLINE_CACHE_SECONDS, button=_inline_button(render.INLINE_HINT)
@@ -120,6 +136,7 @@ def register(app: Application) -> None:
     ):
         app.add_handler(CommandHandler(name, callback, filters=_NEW_MESSAGE))
     app.add_handler(MessageHandler(PRIVATE_UNKNOWN_COMMAND, on_unknown_command))
+    app.add_handler(MessageHandler(GROUP_UNKNOWN_COMMAND, on_group_unknown_command))
     app.add_handler(MessageHandler(PRIVATE_TEXT, on_private_text))
     app.add_handler(MessageHandler(GROUP_TEXT, on_group_text))
     app.add_handler(MessageHandler(PRIVATE_NON_TEXT, on_non_text))

@@ -27,6 +27,7 @@ from telegram import (
 from telegram.constants import MessageLimit, ParseMode
 
 from bot.telegram.callbacks import Action, encode
+from bot.telegram.parse import clean
 from retrieval.types import Answer, DocumentInfo, Extract, IndexInfo, Quote, Source
 
 MAX_MESSAGE_LENGTH = MessageLimit.MAX_TEXT_LENGTH
@@ -85,7 +86,8 @@ def telegram_length(text: str) -> int:
 
 
 def _esc(text: str) -> str:
-    return html.escape(text, quote=False)
+    """Text from users or articles as HTML (a lone surrogate, which no one can see, as U+FFFD)."""
+    return html.escape(clean(text), quote=False)
 
 
 def _shorten(text: str, limit: int) -> str:

@@ -11,8 +11,15 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Sequence
 
-from telegram import InlineKeyboardMarkup, Message, ReplyKeyboardMarkup, ReplyParameters, Update
-from telegram.constants import ChatAction, ParseMode
+from telegram import (
+    Chat,
+    InlineKeyboardMarkup,
+    Message,
+    ReplyKeyboardMarkup,
+    ReplyParameters,
+    Update,
+)
+from telegram.constants import ChatAction, ChatType, ParseMode
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import ContextTypes
 
@@ -26,6 +33,8 @@ log = logging.getLogger(__name__)
 TYPING_REFRESH_SECONDS = 4.5  # Telegram shows "typing…" for 5 s per chat action
 PARSE_ERROR_MARK = "can't parse entities"
 NOT_MODIFIED_MARK = "message is not modified"
+#: BadRequest descriptions for a message that can no longer be edited (deleted, or too old).
+GONE_MARKS = ("message to edit not found", "message can't be edited")
 
 Markup = InlineKeyboardMarkup | ReplyKeyboardMarkup | None
 
@@ -78,8 +87,11 @@ async def _send(
 
 async def edit_chunk(
     message: Message, chunk: Chunk, *, markup: InlineKeyboardMarkup | None
-) -> None:
-    """Replace ``message``'s text (plain-text fallback; an unchanged message is fine)."""
+) -> bool:
+    """Replace ``message``'s text (plain-text fallback; an unchanged message is fine).
+
+    Returns False when the message can no longer be edited (deleted, or too old).
+    """
     try:
         try:
             await message.edit_text(chunk.html, parse_mode=ParseMode.HTML, reply_markup=markup)
@@ -88,8 +100,12 @@ async def edit_chunk(
                 raise
             await message.edit_text(chunk.plain, parse_mode=None, reply_markup=markup)
     except BadRequest as exc:
-        if NOT_MODIFIED_MARK not in exc.message.lower():
+        description = exc.message.lower()
+        if any(mark in description for mark in GONE_MARKS):
+            return False
+        if NOT_MODIFIED_MARK not in description:
             raise
+    return True
 
 
 async def edit_markup(message: Message, markup: InlineKeyboardMarkup | None) -> None:
@@ -119,10 +135,19 @@ async def typing(message: Message) -> AsyncIterator[None]:
             await task
 
 
+def turn_key(chat: Chat, user_id: int) -> tuple[str, int]:
+    """Whose turn a question takes: the user's; in a group, the group's (Telegram's flood
+    limit there is per chat, so one group's questions are answered one at a time)."""
+    return ("user", user_id) if chat.type == ChatType.PRIVATE else ("chat", chat.id)
+
+
 async def answer_question(
     update: Update, context: ContextTypes.DEFAULT_TYPE, question: str
 ) -> None:
-    """Answer ``question`` in reply to the update's message, with buttons, and log it."""
+    """Answer ``question`` in reply to the update's message, with buttons, and log it.
+
+    The question waits for its fair turn (round-robin across users, see fair.py).
+    """
     svc = services(context)
     message, chat, user = update.effective_message, update.effective_chat, update.effective_user
     assert message is not None and chat is not None
@@ -130,19 +155,20 @@ async def answer_question(
     if not await svc.limiter.try_acquire(user_id):
         await send_chunks(message, [render.fixed(render.RATE_LIMITED)])
         return
-    engine = svc.engine
-    async with typing(message):
-        answer = await asyncio.to_thread(engine.answer, question)
-    key = svc.states.put(AnswerState(answer))
-    await send_chunks(
-        message, render.answer_chunks(answer), markup=render.answer_keyboard(key, answer)
-    )
-    await asyncio.to_thread(
-        svc.feedback.record_answer,
-        key,
-        user_id=user_id,
-        chat_type=chat.type,
-        question=question,
-        status=answer.status,
-        answer_shown=render.answer_plain(answer),
-    )
+    async with svc.scheduler.turn(turn_key(chat, user_id)):
+        engine = svc.engine
+        async with typing(message):
+            answer = await asyncio.to_thread(engine.answer, question)
+        key = svc.states.put(AnswerState(answer))
+        await send_chunks(
+            message, render.answer_chunks(answer), markup=render.answer_keyboard(key, answer)
+        )
+        await asyncio.to_thread(
+            svc.feedback.record_answer,
+            key,
+            user_id=user_id,
+            chat_type=chat.type,
+            question=question,
+            status=answer.status,
+            answer_shown=render.answer_plain(answer),
+        )

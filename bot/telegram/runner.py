@@ -3,6 +3,10 @@
 ``run_bot`` is the one lifecycle for ``verbatim serve`` and the tests: initialize (getMe,
 which fails fast on a rejected token), startup hook, start receiving, wait for ``stop``,
 then stop receiving, finish the updates in flight, and shut down.
+
+Finishing is bounded: answers still queued behind Telegram's flood limits (20 messages a
+minute per group) could take minutes, so after ``STOP_GRACE_SECONDS`` the questions still
+waiting for a turn are turned away and the updates still running are cancelled, and logged.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from telegram import Update
 from telegram.ext import Application
 
 from bot.settings import Settings
+from bot.telegram.services import SERVICES_KEY
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +32,10 @@ ALLOWED_UPDATES = (Update.MESSAGE, Update.CALLBACK_QUERY, Update.INLINE_QUERY)
 DEFAULT_WEBHOOK_PATH = "telegram"
 HEARTBEAT_SECONDS = 30.0
 SECRET_TOKEN_BYTES = 32
+#: How long stopping waits for the updates in progress before cancelling what is left.
+STOP_GRACE_SECONDS = 4.0
+#: python-telegram-bot names the task of each update it processes concurrently so.
+UPDATE_TASK_NAME = "Application:{bot_id}:process_concurrent_update"
 
 
 @dataclass(frozen=True)
@@ -111,9 +120,30 @@ async def run_bot(
             if beat is not None:
                 beat.cancel()
             await app.updater.stop()
-            await app.stop()  # waits for the updates being processed
+            await _stop_processing(app)
             if heartbeat is not None:
                 heartbeat.unlink(missing_ok=True)
+
+
+async def _stop_processing(app: Application) -> None:
+    """``app.stop()``: finish the updates in progress, within ``STOP_GRACE_SECONDS``."""
+    stopping = asyncio.ensure_future(app.stop())  # waits for the updates being processed
+    done, _ = await asyncio.wait({stopping}, timeout=STOP_GRACE_SECONDS)
+    if not done:
+        services = app.bot_data.get(SERVICES_KEY)
+        turned_away = services.scheduler.close() if services is not None else 0
+        name = UPDATE_TASK_NAME.format(bot_id=app.bot.id)
+        running = [t for t in asyncio.all_tasks() if t.get_name() == name and not t.done()]
+        for task in running:
+            task.cancel()
+        log.warning(
+            "stopped before answering: %d questions waiting for a turn, %d updates in progress "
+            "(still waiting for Telegram after %.0fs)",
+            turned_away,
+            len(running),
+            STOP_GRACE_SECONDS,
+        )
+    await stopping
 
 
 async def _heartbeat(path: Path) -> None:

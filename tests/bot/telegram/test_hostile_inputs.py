@@ -6,6 +6,8 @@ Each case records what the bot did; the table is written next to the transcript
 
 from __future__ import annotations
 
+import io
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -15,6 +17,7 @@ from bot.telegram import render
 from bot.telegram.callbacks import Action, encode
 from bot.telegram.state import AnswerState
 from retrieval.engine import Engine
+from tests.support.telegram.botapi_standin import BOT_USERNAME as BOT
 from tests.support.telegram.botapi_standin import BotApiStandIn, Request
 from tests.support.telegram.harness import (
     ALICE,
@@ -28,6 +31,7 @@ from tests.support.telegram.harness import (
     visible,
 )
 from tests.support.telegram.updates import PHOTO, STICKER, mention_entity, private_chat
+from tests.support.telegram.updates import message as make_message
 
 OUTPUT_METHODS = ("sendMessage", "answerCallbackQuery", "answerInlineQuery", "editMessageText")
 SHOWN_CHARS = 70
@@ -119,6 +123,13 @@ CASES = [
         "command for another bot", _text("/start@some_other_bot"), "reply", render.UNKNOWN_COMMAND
     ),
     Case("group chatter replying to someone else", _group("I disagree with that"), "ignored"),
+    Case(
+        "unknown command naming this bot in a group",
+        _group(f"/frobnicate@{BOT} now"),
+        "reply",
+        render.UNKNOWN_COMMAND,
+    ),
+    Case("command for another bot in a group", _group("/help@some_other_bot"), "ignored"),
     Case("group mention of another bot", _group("@other_bot what?", "@other_bot"), "ignored"),
     Case("garbage callback data", _press(lambda b, e: "💥\x00garbage"), "button", render.EXPIRED),
     Case(
@@ -216,3 +227,71 @@ async def test_hostile_input(
         assert kinds == {"answerCallbackQuery", "editMessageText"}, outcome
     if case.contains is not None:
         assert any(case.contains in (r.params.get("text") or "") for r in outputs), outcome
+
+
+# ---- defect 7: lone surrogates, vanished messages ------------------------------------------
+# Telegram sends JSON: a lone surrogate arrives as the escape "\ud800", which Python's json
+# decodes into a lone surrogate in a str. The stand-in serves its updates as JSON, so the bot
+# receives exactly that.
+
+SURROGATE = "\ud800"
+
+
+def _errors(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+async def test_group_mention_with_a_lone_surrogate_is_answered(
+    standin: BotApiStandIn, bot: RunningBot, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A mention holding a lone surrogate: one answer, no error (it crashed the parser)."""
+    text = f"@{standin.username} {SURROGATE} {SEED_QUESTION}"
+    asked = standin.send(BOB, text, chat=GROUP, entities=[mention_entity(text, f"@{BOT}")])
+    reply = await standin.reply_to(asked)
+    await standin.settle()
+    assert quotes_in(text_of(reply))
+    assert len(standin.sent_to(GROUP["id"])) == 1
+    assert _errors(caplog) == []
+
+
+async def test_private_question_with_a_lone_surrogate_gets_one_reply(
+    standin: BotApiStandIn, bot: RunningBot, caplog: pytest.LogCaptureFixture
+) -> None:
+    """One answer and no apology after it; the question is logged for feedback."""
+    asked = standin.send(ALICE, f"{SEED_QUESTION} {SURROGATE}")
+    await standin.reply_to(asked)
+    await standin.settle()
+    replies = standin.sent_to(ALICE.id)
+    assert len(replies) == 1 and render.ERROR not in text_of(replies[0])
+    out = io.StringIO()
+    assert bot.services.feedback.export_csv(out) == 1
+    assert f"{SEED_QUESTION} \ufffd" in out.getvalue()
+    assert _errors(caplog) == []
+
+
+async def test_unaddressed_group_text_with_a_surrogate_gets_nothing(
+    standin: BotApiStandIn, bot: RunningBot, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Group chatter that starts with "/" but is no command, mentioning another bot and holding
+    a lone surrogate: ignored (it crashed the parser, and the error handler apologised)."""
+    text = f"/{SURROGATE} @other_bot meh"
+    chatter = standin.chat_message(BOB, GROUP, text, entities=[mention_entity(text, "@other_bot")])
+    last = standin.queue({"message": chatter})
+    await standin.wait_for(lambda: standin.fetched(last))
+    await standin.settle()
+    assert standin.sent_to(GROUP["id"]) == []
+    assert _errors(caplog) == []
+
+
+async def test_sources_page_under_a_vanished_message_says_expired(
+    standin: BotApiStandIn, bot: RunningBot, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A /sources page button under a message that is gone: "expired", no error logged."""
+    gone = make_message(message_id=9999, chat=private_chat(ALICE), sender=standin.bot_user)
+    query_id = standin.press(ALICE, gone, encode(Action.SOURCES_PAGE, "", 1))
+    await standin.wait_for(lambda: standin.calls("answerCallbackQuery"))
+    await standin.settle()
+    (answered,) = standin.calls("answerCallbackQuery")
+    assert answered.params["callback_query_id"] == query_id
+    assert answered.params.get("text") == render.EXPIRED
+    assert _errors(caplog) == []

@@ -5,7 +5,12 @@ from __future__ import annotations
 import pytest
 from telegram import Message
 
-from bot.telegram.parse import addressed_to_bot, command_question, group_question
+from bot.telegram.parse import (
+    addressed_to_bot,
+    command_question,
+    group_question,
+    private_question,
+)
 from tests.support.telegram.updates import User, group_chat, mention_entity, message, private_chat
 
 BOT = User(42, "Verbatim", "verbatim_bot", is_bot=True)
@@ -14,9 +19,15 @@ GROUP = group_chat(-100, "G")
 
 
 def _message(
-    text: str, *, mention: str | None = None, reply_to_bot: bool = False, chat: dict | None = None
+    text: str,
+    *,
+    mention: str | None = None,
+    reply_to_bot: bool = False,
+    chat: dict | None = None,
+    entities: list[dict] | None = None,
 ) -> Message:
-    entities = [mention_entity(text, mention)] if mention else None
+    if mention:
+        entities = [mention_entity(text, mention)]
     replied = (
         message(message_id=1, chat=chat or GROUP, sender=BOT, text="an answer")
         if reply_to_bot
@@ -81,4 +92,46 @@ def test_bare_ask_replying_to_a_message_asks_its_text() -> None:
     ],
 )
 def test_addressed_to_bot(msg: Message, addressed: bool) -> None:
+    assert addressed_to_bot(msg, BOT.username or "", BOT.id) is addressed
+
+
+# ---- defect 7: a lone surrogate (JSON "\ud800") must not break parsing ------------------------
+
+SURROGATE = "\ud800"
+
+
+@pytest.mark.parametrize(
+    ("text", "mention", "reply", "question"),
+    [
+        (f"@verbatim_bot {SURROGATE} who won?", "@verbatim_bot", False, "\ufffd who won?"),
+        (f"who {SURROGATE}won?", None, True, "who \ufffdwon?"),
+        (f"just {SURROGATE} chatting", None, False, None),
+        (f"@other_bot {SURROGATE}", "@other_bot", False, None),
+    ],
+)
+def test_group_question_with_a_lone_surrogate(
+    text: str, mention: str | None, reply: bool, question: str | None
+) -> None:
+    parsed = group_question(
+        _message(text, mention=mention, reply_to_bot=reply), BOT.username or "", BOT.id
+    )
+    assert parsed == question
+
+
+def test_private_and_command_questions_drop_lone_surrogates() -> None:
+    private = _message(f"who {SURROGATE} won?", chat=private_chat(ALICE))
+    assert private_question(private) == "who \ufffd won?"
+    assert command_question(_message(f"/ask who {SURROGATE}won?")) == "who \ufffdwon?"
+
+
+@pytest.mark.parametrize(
+    ("msg", "addressed"),
+    [
+        (_message(f"/{SURROGATE} not a command", entities=[]), False),
+        (_message("/start@other_bot"), False),
+        (_message("/start@verbatim_bot"), True),
+        (_message(f"@verbatim_bot {SURROGATE}", mention="@verbatim_bot"), True),
+    ],
+)
+def test_addressed_to_bot_in_groups(msg: Message, addressed: bool) -> None:
     assert addressed_to_bot(msg, BOT.username or "", BOT.id) is addressed
