@@ -40,7 +40,7 @@ from retrieval.errors import CorpusError, VerbatimError
 from retrieval.lexicon import acronym_key, acronyms, sentence_terms, terms_of
 from retrieval.loaded import check_compatible
 from retrieval.readers import SkippedFile, content_hash, corpus_files, read_file
-from retrieval.segment import segment
+from retrieval.segment import MAX_RUN_ON_CHARS, segment
 from retrieval.types import Document, Passage, Sentence
 
 LOCK_FILE = ".lock"
@@ -52,6 +52,10 @@ KEEP_PREVIOUS = 1
 PASSAGE_TOKENS = 128
 #: Documents are segmented, embedded and stored this many sentences at a time (bounded memory).
 CHUNK_SENTENCES = 20_000
+#: Texts go to the encoder at most about this many characters at a time: its tokenizer holds
+#: every text of a call at once (a one-line 49 MB file went to it whole and took 23 GB).
+#: A chunk of ordinary articles stays under it, so its texts are encoded as one call.
+ENCODE_SLICE_CHARS = 8_000_000
 #: Removed rows inside the ANN index past this share of it make the next update rebuild it.
 ANN_DEAD_SHARE = 0.2
 #: When removed rows (gaps) make up this share of all rows, the update ends by compacting the
@@ -538,7 +542,7 @@ def _store_documents(
     sentences_in_chunk = 0
     try:
         for doc, digest, source_file in todo:
-            item = _prepare(doc, digest, source_file, settings.passage_sentences)
+            item = _prepare(doc, digest, source_file, settings.passage_sentences, say)
             chunk.append(item)
             sentences_in_chunk += len(item.sentences)
             if sentences_in_chunk >= CHUNK_SENTENCES:
@@ -564,9 +568,16 @@ def _progress(enabled: bool, total: int) -> Any:
 
 
 def _prepare(
-    doc: Document, digest: str, source_file: str | None, passage_sentences: int
+    doc: Document, digest: str, source_file: str | None, passage_sentences: int, say: Log
 ) -> store.NewDocument:
-    sentences, passages = segment(doc, passage_sentences=passage_sentences)
+    left_out: list[tuple[int, int]] = []
+    sentences, passages = segment(doc, passage_sentences=passage_sentences, left_out=left_out)
+    if left_out:
+        chars = sum(end - start for start, end in left_out)
+        say(
+            f"partly indexed {doc.id}: {chars:,} characters were not indexed, in runs of more "
+            f"than {MAX_RUN_ON_CHARS:,} characters without a sentence end"
+        )
     s_terms = [sentence_terms(s.text) for s in sentences]
     title_terms = frozenset(terms_of(doc.title)) if doc.title else frozenset()
     p_terms = [
@@ -595,15 +606,8 @@ def _write_chunk(
 ) -> None:
     sentence_texts = [s.text for item in items for s in item.sentences]
     passage_texts = [passage_text(item.document, p) for item in items for p in item.passages]
-    dim = encoder.identity.dimension
-    s_vectors = (
-        encoder.encode(sentence_texts) if sentence_texts else np.zeros((0, dim), dtype=np.float32)
-    )
-    p_vectors = (
-        encoder.encode(passage_texts, max_tokens=PASSAGE_TOKENS)
-        if passage_texts
-        else np.zeros((0, dim), dtype=np.float32)
-    )
+    s_vectors = _encode(encoder, sentence_texts)
+    p_vectors = _encode(encoder, passage_texts, max_tokens=PASSAGE_TOKENS)
     vectors.append(folder / vectors.SENTENCES_FILE, s_vectors)
     vectors.append(folder / vectors.PASSAGES_FILE, p_vectors)
     keys = {a: acronym_key(a) for item in items for a, _name in item.acronyms}
@@ -612,6 +616,22 @@ def _write_chunk(
             store.insert_documents(conn, items, acronym_key=keys)
     else:
         store.insert_documents(conn, items, acronym_key=keys)
+
+
+def _encode(encoder: Encoder, texts: list[str], *, max_tokens: int | None = None) -> np.ndarray:
+    """Vectors of ``texts``, encoded in slices of about ``ENCODE_SLICE_CHARS`` characters."""
+    if not texts:
+        return np.zeros((0, encoder.identity.dimension), dtype=np.float32)
+    slices: list[np.ndarray] = []
+    first, chars = 0, 0
+    for index, text in enumerate(texts):
+        chars += len(text)
+        if chars >= ENCODE_SLICE_CHARS:
+            slices.append(encoder.encode(texts[first : index + 1], max_tokens=max_tokens))
+            first, chars = index + 1, 0
+    if first < len(texts):
+        slices.append(encoder.encode(texts[first:], max_tokens=max_tokens))
+    return slices[0] if len(slices) == 1 else np.concatenate(slices)
 
 
 @contextlib.contextmanager

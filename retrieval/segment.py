@@ -4,6 +4,13 @@ Sentences come from sentencex (Wikimedia's rule-based segmenter, with a compiled
 reports character offsets itself and handles abbreviations ("Brig. Gen.", "U.S.") as well as
 pysbd, at hundreds of times its speed (pysbd manages about 1,600 sentences a second here,
 and its ``char_span`` offsets are found by searching the text, which goes wrong on repeats).
+
+Hostile text is bounded: a paragraph longer than ``SEGMENT_WINDOW_CHARS`` goes to the segmenter
+a window at a time (its cost grows with the square of some paragraphs' length: a line of
+Japanese, with no space after "。", ran for minutes at 1.8 MB), and a run of text with no
+sentence boundary is indexed only up to ``MAX_RUN_ON_CHARS`` (a one-line 49 MB dump was cut
+into 49,000 "sentences" to embed). What is left out stays in the stored text; ``segment``
+reports it.
 """
 
 from __future__ import annotations
@@ -17,28 +24,44 @@ from retrieval.types import Document, Passage, Sentence, Span
 
 #: Longer "sentences" (tables, run-on text) are cut at whitespace into pieces this long.
 MAX_SENTENCE_CHARS = 1000
+#: A run with no sentence boundary is indexed up to here (in pieces of ``MAX_SENTENCE_CHARS``);
+#: the rest of it is left out: text that long without a full stop is not prose but a dump.
+MAX_RUN_ON_CHARS = 20_000
+#: Longer paragraphs go to the segmenter in windows this long (no normal paragraph is).
+SEGMENT_WINDOW_CHARS = 8_000
+#: A sentence end this close to a window's end is decided again in the next window, which
+#: sees what follows it.
+WINDOW_MARGIN_CHARS = 200
 #: The segmenter's language rules.
 LANGUAGE = "en"
 #: Paragraphs of at most this many sentences are grouped with their short neighbours.
 SHORT_PARAGRAPH_SENTENCES = 1
 _WORD = re.compile(r"\w")
+_NON_SPACE = re.compile(r"\S")
 
 
-def segment(document: Document, *, passage_sentences: int) -> tuple[list[Sentence], list[Passage]]:
+def segment(
+    document: Document,
+    *,
+    passage_sentences: int,
+    left_out: list[tuple[int, int]] | None = None,
+) -> tuple[list[Sentence], list[Passage]]:
     """Sentences and passages of ``document``'s indexable spans (all its text when it has none).
 
     Each line is a paragraph, except that a hard-wrapped block of lines is one. A passage
     holds consecutive sentences of one paragraph, or of a run of one-sentence paragraphs, at
     most ``passage_sentences`` of them; a longer paragraph is split into passages of nearly
     equal size. Sentences with no letter or
-    digit ("—", "***") are left out.
+    digit ("—", "***") are left out. The ``[start, end)`` ranges of run-on text left out of
+    the index (past ``MAX_RUN_ON_CHARS``) are appended to ``left_out`` when it is given.
     """
     if passage_sentences < 1:
         raise ValueError(f"passage_sentences must be at least 1, not {passage_sentences}")
     text = document.text
     sentences: list[Sentence] = []
     passages: list[Passage] = []
-    for bounds in _units(text, _paragraphs(text, _spans(document)), passage_sentences):
+    dropped = left_out if left_out is not None else []
+    for bounds in _units(text, _paragraphs(text, _spans(document)), passage_sentences, dropped):
         for group in _groups(len(bounds), passage_sentences):
             first = len(sentences)
             for index in group:
@@ -67,7 +90,10 @@ def segment(document: Document, *, passage_sentences: int) -> tuple[list[Sentenc
 
 
 def _units(
-    text: str, paragraphs: list[tuple[int, int]], passage_sentences: int
+    text: str,
+    paragraphs: list[tuple[int, int]],
+    passage_sentences: int,
+    left_out: list[tuple[int, int]],
 ) -> list[list[tuple[int, int]]]:
     """Sentence ranges per passage unit: a paragraph, or a run of short paragraphs.
 
@@ -77,7 +103,7 @@ def _units(
     units: list[list[tuple[int, int]]] = []
     run: list[tuple[int, int]] = []
     for start, end in paragraphs:
-        bounds = _sentence_bounds(text, start, end)
+        bounds = _sentence_bounds(text, start, end, left_out)
         if not bounds:
             continue
         if len(bounds) > SHORT_PARAGRAPH_SENTENCES:
@@ -132,25 +158,94 @@ def _block_paragraphs(text: str, block: list[tuple[int, int]]) -> list[tuple[int
     return list(block)
 
 
-def _sentence_bounds(text: str, start: int, end: int) -> list[tuple[int, int]]:
+def _sentence_bounds(
+    text: str, start: int, end: int, left_out: list[tuple[int, int]]
+) -> list[tuple[int, int]]:
     """Sentence ranges in ``text[start:end]``, whitespace trimmed, long ones cut."""
-    chunk = text[start:end]
     bounds: list[tuple[int, int]] = []
+    for s, e in _segments(text, start, end):
+        s, e = _trim(text, s, e)
+        if e - s > MAX_RUN_ON_CHARS:
+            cut = _whitespace_before(text, s, s + MAX_RUN_ON_CHARS)
+            rest = _trim(text, cut, e)
+            if rest[0] < rest[1]:
+                left_out.append(rest)
+            s, e = _trim(text, s, cut)
+        bounds.extend(_cap(text, s, e))
+    return [(s, e) for s, e in bounds if _WORD.search(text, s, e)]
+
+
+def _segments(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """The segmenter's sentences of ``text[start:end]``, untrimmed, found window by window.
+
+    A window's last sentences, which its end may have cut, are found again at the start of
+    the next. A window holding no sentence end at all is part of a run, which ends with the
+    first sentence the windows after it find.
+    """
+    if end - start <= SEGMENT_WINDOW_CHARS:
+        return _found(text, start, end)
+    out: list[tuple[int, int]] = []
+    run_start: int | None = None
+    pos = start
+    while pos < end:
+        stop = min(end, pos + SEGMENT_WINDOW_CHARS)
+        found = _found(text, pos, stop)
+        if stop < end:
+            if len(found) < 2:  # no sentence ends in this window: a run goes on
+                run_start = pos if run_start is None else run_start
+                pos = _restart(text, pos, stop)
+                continue
+            found = [f for f in found[:-1] if f[1] <= stop - WINDOW_MARGIN_CHARS] or found[:1]
+        elif not found:
+            break
+        if run_start is not None:
+            found[0] = (run_start, found[0][1])
+            run_start = None
+        out.extend(found)
+        pos = found[-1][1] if stop < end else end
+    if run_start is not None:
+        out.append((run_start, end))
+    return out
+
+
+def _found(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """One segmenter call: its sentences of ``text[start:end]``, and any text it left over."""
+    chunk = text[start:end]
+    out: list[tuple[int, int]] = []
     last = 0
     for found in sentencex.get_sentence_boundaries(LANGUAGE, chunk):
         s, e = max(found["start_index"], last), min(found["end_index"], len(chunk))
         if s >= e:
             continue
         last = e
-        piece = chunk[s:e]
-        lead = len(piece) - len(piece.lstrip())
-        s, e = s + lead, s + len(piece.rstrip())
-        bounds.extend(_cap(chunk, s, e))
+        out.append((start + s, start + e))
     if chunk[last:].strip():  # text the segmenter left uncovered
-        piece = chunk[last:]
-        s = last + len(piece) - len(piece.lstrip())
-        bounds.extend(_cap(chunk, s, last + len(piece.rstrip())))
-    return [(start + s, start + e) for s, e in bounds if _WORD.search(chunk, s, e)]
+        out.append((start + last, end))
+    return out
+
+
+def _restart(text: str, pos: int, stop: int) -> int:
+    """Where the window after ``[pos, stop)`` starts when this one held no sentence end.
+
+    A little before ``stop``, at a word's start, so that a sentence end near ``stop`` is
+    decided with the text on both sides of it.
+    """
+    lo = max(pos + 1, stop - WINDOW_MARGIN_CHARS)
+    for index in range(lo, stop):
+        if text[index - 1].isspace() and not text[index].isspace():
+            return index
+    return lo
+
+
+def _trim(text: str, start: int, end: int) -> tuple[int, int]:
+    """``[start, end)`` without the whitespace at either end (empty when it is all space)."""
+    first = _NON_SPACE.search(text, start, end)
+    if first is None:
+        return start, start
+    last = end
+    while text[last - 1].isspace():
+        last -= 1
+    return first.start(), last
 
 
 def _groups(count: int, size: int) -> list[range]:

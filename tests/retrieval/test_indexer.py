@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from embeddings import Encoder
@@ -19,6 +20,7 @@ from retrieval.config import EngineSettings
 from retrieval.engine import Engine
 from retrieval.errors import CorpusError, VerbatimError
 from retrieval.indexer import LOCK_FILE, _build_lock, build_index
+from retrieval.segment import MAX_RUN_ON_CHARS, MAX_SENTENCE_CHARS
 from retrieval.vectors import SENTENCES_FILE
 
 REPO = Path(__file__).resolve().parents[2]
@@ -242,3 +244,53 @@ def test_removing_most_rows_compacts_into_a_new_generation(
         doc = (corpus / quote.source.id).read_text(encoding="utf-8")
         assert quote.text in doc
     assert not _build(corpus, index, engine_settings, encoder).wrote
+
+
+def test_run_on_line_is_indexed_in_part_and_said(
+    tmp_path: Path, engine_settings: EngineSettings, encoder: Encoder
+) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "article.md").write_text("# Pancakes\n\nMix flour, eggs and milk to make pancakes.\n")
+    (corpus / "dump.txt").write_text("lorem ipsum dolor sit amet consectetur " * 5_000)
+    said: list[str] = []
+    report = build_index(
+        corpus, tmp_path / "index", engine_settings, encoder=encoder, log=said.append
+    )
+    # Before: 195 "sentences" of 1,000 characters were embedded from the one line.
+    assert report.sentences <= 1 + MAX_RUN_ON_CHARS // (MAX_SENTENCE_CHARS // 2)
+    assert any("dump.txt" in m and "not indexed" in m for m in said), said
+    engine = Engine.open(tmp_path / "index", engine_settings, encoder=encoder)
+    assert engine.answer("How do you make pancakes?").quotes[0].source.id == "article.md"
+
+
+def test_large_chunks_go_to_the_encoder_in_slices(
+    tmp_path: Path,
+    corpus: Path,
+    seeds_index: Path,
+    engine_settings: EngineSettings,
+    encoder: Encoder,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The tokenizer holds every text of a call at once: a 49 MB document went to it whole.
+    slice_chars = 3_000
+    monkeypatch.setattr(indexer, "ENCODE_SLICE_CHARS", slice_chars, raising=False)
+    calls: list[list[int]] = []
+    real_encode = encoder.encode
+
+    def recording(texts: list[str], **kwargs: object) -> np.ndarray:
+        calls.append([len(t) for t in texts])
+        return real_encode(texts, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(encoder, "encode", recording)
+    index = tmp_path / "index"
+    build_index(corpus, index, engine_settings, encoder=encoder)
+    assert len(calls) > 4
+    assert max(sum(lengths[:-1]) for lengths in calls) < slice_chars
+    sliced = np.fromfile(index / mf.read(index).generation / SENTENCES_FILE, dtype=np.float32)
+    whole = np.fromfile(
+        seeds_index / mf.read(seeds_index).generation / SENTENCES_FILE, dtype=np.float32
+    )
+    dim = encoder.identity.dimension
+    cosines = (sliced.reshape(-1, dim) * whole.reshape(-1, dim)).sum(axis=1)
+    assert cosines.min() > 0.99

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
+from retrieval import segment as segment_module
 from retrieval.cleaning import clean
 from retrieval.readers import read_corpus
-from retrieval.segment import MAX_SENTENCE_CHARS, segment
+from retrieval.segment import MAX_RUN_ON_CHARS, MAX_SENTENCE_CHARS, segment
 from retrieval.types import Document, Passage, Sentence, Span
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -192,3 +195,79 @@ def test_hostile_text(text: str, cleaned: bool) -> None:
     check(document, sentences, passages, 4)
     if not cleaned and any(c.isalnum() for c in text):
         assert sentences
+
+
+#: A guard that segmentation finishes at all (the code before the fix took 4 minutes on the
+#: unspaced line below); timings themselves belong to benchmarks.
+FINISH_GUARD_S = 120
+_SEGMENT_CHILD = """
+import json, sys
+from pathlib import Path
+from retrieval.readers import read_corpus
+from retrieval.segment import segment
+document = read_corpus(Path(sys.argv[1])).documents[0]
+sentences, passages = segment(document, passage_sentences=6)
+exact = all(s.text == document.text[s.start : s.end] for s in sentences)
+print(json.dumps({"count": len(sentences), "longest": max(len(s.text) for s in sentences),
+                  "exact": exact, "passages": len(passages)}))
+"""
+
+
+def test_long_line_of_unspaced_sentences_is_segmented_in_bounded_time(tmp_path: Path) -> None:
+    # Japanese has no spaces after "。": the segmenter's cost grows with the square of such
+    # a paragraph's length, so a 1.8 MB line ran for minutes. Paragraphs go to it in windows.
+    line = "日本語の文です。" * 75_000
+    path = tmp_path / "one-line.txt"
+    path.write_text(line, encoding="utf-8")
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", _SEGMENT_CHILD, str(path)],
+            capture_output=True,
+            text=True,
+            timeout=FINISH_GUARD_S,
+            cwd=ROOT,
+            check=True,
+        )
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"segmenting a {len(line):,}-character line ran past {FINISH_GUARD_S} s")
+    stats = json.loads(done.stdout)
+    assert stats == {"count": 75_000, "longest": 8, "exact": True, "passages": 12_500}
+
+
+def test_long_line_without_sentence_boundaries_is_indexed_only_in_part() -> None:
+    # 3 MB of words and no sentence end: before, 3,000 "sentences" of 1,000 characters, each
+    # then embedded (a 2 MB line took 422 s to index, a 49 MB one 23 GB of memory).
+    text = "lorem ipsum dolor sit amet consectetur " * 80_000
+    document = Document(id="d", text=text)
+    left_out: list[tuple[int, int]] = []
+    sentences, passages = segment(document, passage_sentences=6, left_out=left_out)
+    check(document, sentences, passages, 6)
+    kept = sentences[-1].end - sentences[0].start
+    assert kept <= MAX_RUN_ON_CHARS
+    assert len(sentences) <= MAX_RUN_ON_CHARS // (MAX_SENTENCE_CHARS // 2)
+    assert left_out == [(left_out[0][0], len(text.rstrip()))]
+    assert sentences[-1].end < left_out[0][0]
+
+
+@pytest.mark.parametrize("window", [1_500, segment_module.SEGMENT_WINDOW_CHARS])
+def test_windows_find_the_sentences_one_call_finds(
+    window: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Every seed article on one line, a run of 30,000 characters without a full stop in the
+    # middle: segmented in windows and, as a reference, by the segmenter seeing all of it.
+    # Without double quotes: the segmenter pairs them across a whole paragraph, so one left
+    # open (the seeds have some) keeps sentences from ending far after it, which a window
+    # does not see. Paragraphs up to SEGMENT_WINDOW_CHARS long are segmented in one call.
+    seeds = " ".join(" ".join(d.text.split()) for d in read_corpus(SEEDS).documents)
+    seeds = seeds.translate({ord(q): None for q in '"“”'})
+    line = f"{seeds} {'no full stop here ' * 1_700}in this run. {seeds}"
+    document = Document(id="d", text=line)
+    monkeypatch.setattr(segment_module, "SEGMENT_WINDOW_CHARS", window)
+    windowed_left_out: list[tuple[int, int]] = []
+    windowed, _ = segment(document, passage_sentences=6, left_out=windowed_left_out)
+    monkeypatch.setattr(segment_module, "SEGMENT_WINDOW_CHARS", len(line) + 1)
+    whole_left_out: list[tuple[int, int]] = []
+    whole, _ = segment(document, passage_sentences=6, left_out=whole_left_out)
+    assert [(s.start, s.end) for s in windowed] == [(s.start, s.end) for s in whole]
+    assert windowed_left_out == whole_left_out and len(whole_left_out) == 1
+    assert len(whole) > 2 * 80
