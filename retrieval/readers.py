@@ -7,8 +7,11 @@ dropped); encodings are never guessed. Newlines are normalised to ``\\n`` before
 since every offset refers to the stored text; nothing else is changed.
 
 Nothing here raises for one bad file: each is reported as a ``SkippedFile`` with the reason
-in plain words. That includes files of other types (``photo.jpg``), so a person can see that
-they were not read. Hidden files and folders (``.git``, ``.DS_Store``) are ignored silently.
+in plain words. That includes files of other types (``photo.jpg``), links that lead out of the
+corpus folder (they are not followed) and HTML when its reader cannot be loaded, so a person can
+see what was not read. Hidden files and folders (``.git``, ``.DS_Store``) are ignored silently.
+Metadata is bounded: a title longer than ``MAX_TITLE_CHARS`` is shortened, an over-long date or
+url is dropped.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from retrieval.cleaning import clean
 from retrieval.dates import parse_date
@@ -32,7 +36,15 @@ TEXT_SUFFIXES = frozenset({".txt", ".md", ".markdown"})
 HTML_SUFFIXES = frozenset({".html", ".htm"})
 JSONL_SUFFIXES = frozenset({".jsonl"})
 SUPPORTED_SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES | JSONL_SUFFIXES
+#: Longer titles are cut at a word (a title is embedded with each of the article's passages).
+MAX_TITLE_CHARS = 500
+#: Longer dates and urls are not metadata but junk, and are dropped.
+MAX_DATE_CHARS = 100
+MAX_URL_CHARS = 2_048
+#: A JSONL article's id is shown in every citation: longer ids skip the line.
+MAX_ID_CHARS = 1_000
 _OPTIONAL_FIELDS = ("title", "date", "url")
+_HTML_INSTALL_HINT = "pip install trafilatura lxml_html_clean"
 _HTML_DATE_SEARCH = {"extensive_search": False, "original_date": True}
 
 
@@ -119,28 +131,55 @@ def content_hash(document: Document) -> str:
 def _walk(
     folder: Path, root: Path, skipped: list[SkippedFile], visited: set[Path]
 ) -> Iterator[tuple[Path, str]]:
-    """Files under ``folder`` in sorted order, with their ids; hidden entries ignored."""
-    real = folder.resolve()
-    if real in visited:  # a symlink loop
-        return
-    visited.add(real)
-    rel_folder = folder.relative_to(root).as_posix()
-    try:
-        entries = sorted(folder.iterdir(), key=lambda p: p.name)
-    except OSError as exc:
-        skipped.append(SkippedFile(rel_folder + "/", f"folder cannot be read ({_why(exc)})"))
-        return
-    for entry in entries:
+    """Files under ``folder`` in sorted order, with their ids; hidden entries ignored.
+
+    Iterative (a corpus may nest folders deeper than Python's recursion limit). Links are
+    followed only where they lead to a place inside ``root``.
+    """
+    real_root = root.resolve()
+    stack: list[Iterator[Path]] = []
+    entries = _entries(folder, root, skipped, visited)
+    if entries is not None:
+        stack.append(entries)
+    while stack:
+        entry = next(stack[-1], None)
+        if entry is None:
+            stack.pop()
+            continue
         if entry.name.startswith("."):
             continue
         rel = entry.relative_to(root).as_posix()
-        if entry.is_dir():
-            yield from _walk(entry, root, skipped, visited)
+        is_dir = entry.is_dir()
+        if entry.is_symlink() and not entry.resolve().is_relative_to(real_root):
+            where = rel + "/" if is_dir else rel
+            skipped.append(
+                SkippedFile(where, "a link to a place outside the corpus folder (not followed)")
+            )
+        elif is_dir:
+            inner = _entries(entry, root, skipped, visited)
+            if inner is not None:
+                stack.append(inner)
         elif entry.suffix.lower() in SUPPORTED_SUFFIXES or not entry.exists():
             yield entry, rel
         else:
             kinds = ", ".join(sorted(SUPPORTED_SUFFIXES))
             skipped.append(SkippedFile(rel, f"not a supported file type (reads {kinds})"))
+
+
+def _entries(
+    folder: Path, root: Path, skipped: list[SkippedFile], visited: set[Path]
+) -> Iterator[Path] | None:
+    """The entries of ``folder`` by name; None when it was seen already (a link loop)."""
+    real = folder.resolve()
+    if real in visited:
+        return None
+    visited.add(real)
+    try:
+        return iter(sorted(folder.iterdir(), key=lambda p: p.name))
+    except OSError as exc:
+        rel_folder = folder.relative_to(root).as_posix()
+        skipped.append(SkippedFile(rel_folder + "/", f"folder cannot be read ({_why(exc)})"))
+        return None
 
 
 def _read_file(file: Path, rel: str, skipped: list[SkippedFile]) -> list[Document]:
@@ -215,21 +254,33 @@ def _document(
 
     A date that cannot be read is kept as written: it still tells a reader something.
     """
-    for name, value in (("id", doc_id), ("text", text), ("title", title), ("url", url)):
+    fields = (("id", doc_id), ("text", text), ("title", title), ("date", date), ("url", url))
+    for name, value in fields:
         if value and not _encodable(value):
             # JSON escapes such as "\ud800" decode to text that no UTF-8 store can hold.
             raise _Skip(f'"{name}" holds an unpaired surrogate escape, which is not valid Unicode')
     cleaned = clean(text)
     if not cleaned.indexable:
         raise _Skip("holds no article text once boilerplate is removed")
+    date = date.strip() if date and len(date) <= MAX_DATE_CHARS else None
     return Document(
         id=doc_id,
         text=text,
-        title=title or cleaned.title,
-        date=(parse_date(date) or date.strip()) if date and date.strip() else cleaned.date,
-        url=url or None,
+        title=_shortened(title or cleaned.title, MAX_TITLE_CHARS),
+        date=(parse_date(date) or date) if date else cleaned.date,
+        url=url if url and len(url) <= MAX_URL_CHARS else None,
         indexable=cleaned.indexable,
     )
+
+
+def _shortened(value: str | None, limit: int) -> str | None:
+    """``value`` cut at a word so that, with an ellipsis, it is at most ``limit`` long."""
+    if value is None or len(value) <= limit:
+        return value
+    cut = value.rfind(" ", 0, limit - 1)
+    if cut < limit // 2:
+        cut = limit - 1
+    return value[:cut].rstrip() + "…"
 
 
 def _encodable(value: str) -> bool:
@@ -244,9 +295,32 @@ def _text_document(rel: str, text: str) -> Document:
     return _document(rel, text)
 
 
-def _html_document(rel: str, html: str) -> Document:
-    import trafilatura  # imported on use: it is slow to import and only HTML needs it
+def _html_reader() -> Any:
+    """trafilatura, imported on first use (it is slow to import and only HTML needs it).
 
+    An import that fails (a dependency missing from the install) skips each HTML file with a
+    hint instead of stopping the build; the failure is remembered, not retried per file.
+    """
+    global _html_import_error
+    if _html_import_error is None:
+        try:
+            import trafilatura
+
+            return trafilatura
+        except ImportError as exc:
+            first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+            _html_import_error = f"{type(exc).__name__}: {first_line}"
+    raise _Skip(
+        f"HTML cannot be read here: its reader failed to load ({_html_import_error}). "
+        f"Install what it needs with: {_HTML_INSTALL_HINT}"
+    )
+
+
+_html_import_error: str | None = None
+
+
+def _html_document(rel: str, html: str) -> Document:
+    trafilatura = _html_reader()
     try:
         extracted = trafilatura.bare_extraction(
             html,
@@ -304,6 +378,8 @@ def _jsonl_document(raw: bytes) -> Document:
         ) from None
     except json.JSONDecodeError as exc:
         raise _Skip(f"is not valid JSON ({exc.msg} at column {exc.colno})") from None
+    except RecursionError:
+        raise _Skip("is nested too deeply to read (arrays or objects inside each other)") from None
     if not isinstance(record, dict):
         raise _Skip(f"is not a JSON object but {type(record).__name__}")
     doc_id, text = record.get("id"), record.get("text")
@@ -311,6 +387,8 @@ def _jsonl_document(raw: bytes) -> Document:
         doc_id = str(doc_id)
     if not isinstance(doc_id, str) or not doc_id.strip():
         raise _Skip('has no "id" (a non-empty string or an integer)')
+    if len(doc_id) > MAX_ID_CHARS:
+        raise _Skip(f'"id" is {len(doc_id):,} characters long; the limit is {MAX_ID_CHARS:,}')
     if not isinstance(text, str):
         raise _Skip('has no "text" string')
     values: dict[str, str | None] = {}

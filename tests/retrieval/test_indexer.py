@@ -294,3 +294,25 @@ def test_large_chunks_go_to_the_encoder_in_slices(
     dim = encoder.identity.dimension
     cosines = (sliced.reshape(-1, dim) * whole.reshape(-1, dim)).sum(axis=1)
     assert cosines.min() > 0.99
+
+
+def test_bad_jsonl_records_are_skipped_and_the_rest_indexed(
+    tmp_path: Path, engine_settings: EngineSettings, encoder: Encoder
+) -> None:
+    # Before: a lone surrogate in "date" failed the store insert after embedding
+    # (UnicodeEncodeError) and a record nested 100,000 deep stopped reading (RecursionError).
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    lines = [
+        '{"id": "pancakes", "text": "Mix flour, eggs and milk to make pancakes."}',
+        '{"id": "dated", "text": "The dam opened on Thursday.", "date": "\\ud800"}',
+        '{"id": "deep", "text": "Body.", "x": ' + "[" * 100_000 + "]" * 100_000 + "}",
+    ]
+    (corpus / "articles.jsonl").write_text("\n".join(lines) + "\n")
+    said: list[str] = []
+    report = build_index(
+        corpus, tmp_path / "index", engine_settings, encoder=encoder, log=said.append
+    )
+    assert report.documents == 1
+    assert {s.path for s in report.skipped} == {"articles.jsonl:2", "articles.jsonl:3"}
+    assert any(m.startswith("skipped articles.jsonl:2: ") and '"date"' in m for m in said)

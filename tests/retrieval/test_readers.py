@@ -4,15 +4,26 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import subprocess
+import sys
+import tomllib
 from pathlib import Path
 
 import pytest
 
 from retrieval.errors import CorpusError
-from retrieval.readers import MAX_FILE_BYTES, SkippedFile, content_hash, read_corpus
+from retrieval.readers import (
+    MAX_FILE_BYTES,
+    MAX_TITLE_CHARS,
+    SkippedFile,
+    content_hash,
+    read_corpus,
+)
 from retrieval.types import Document, Span
 
-SEEDS = Path(__file__).resolve().parents[2] / "seeds"
+ROOT = Path(__file__).resolve().parents[2]
+SEEDS = ROOT / "seeds"
 
 ARTICLE = (
     "Dam opens on the river\n\n"
@@ -332,3 +343,97 @@ def test_content_hash_changes_with_every_field() -> None:
     assert len(hashes) == len(variants) + 1
     assert content_hash(base) == content_hash(base.model_copy())
     assert len(content_hash(base)) == 64
+
+
+@pytest.mark.parametrize("field", ["id", "text", "title", "date", "url"])
+def test_jsonl_lone_surrogate_in_any_field_skips_only_that_line(tmp_path: Path, field: str) -> None:
+    record = {"id": "bad", "text": "A body for the bad line.", "title": "T", "date": "2019-01-01"}
+    record["url"] = "https://example.org/a"
+    record[field] = record[field] + "\ud800"  # json.dumps writes it as the escape "\ud800"
+    lines = [
+        json.dumps({"id": "one", "text": "The first article body."}),
+        json.dumps(record),
+        json.dumps({"id": "three", "text": "The third article body."}),
+    ]
+    write(tmp_path / "articles.jsonl", "\n".join(lines))
+    result = read_corpus(tmp_path)
+    assert [d.id for d in result.documents] == ["one", "three"]
+    reason = skipped_reason(result.skipped, "articles.jsonl:2")
+    assert f'"{field}"' in reason and "surrogate" in reason
+
+
+def test_jsonl_record_nested_too_deep_is_skipped(tmp_path: Path) -> None:
+    deep = '{"id": "deep", "text": "Body.", "extra": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    lines = [json.dumps({"id": "one", "text": "The first article body."}), deep]
+    write(tmp_path / "articles.jsonl", "\n".join(lines))
+    result = read_corpus(tmp_path)
+    assert [d.id for d in result.documents] == ["one"]
+    assert "nested too deeply" in skipped_reason(result.skipped, "articles.jsonl:2")
+
+
+def test_overlong_metadata_is_cut_or_dropped(tmp_path: Path) -> None:
+    # A title is embedded with every passage: a 1 MB title made each passage 1 MB to encode.
+    record = {
+        "id": "long",
+        "text": "The dam opened on Thursday after six years of work.",
+        "title": "Dam " * 250_000,
+        "date": "9" * 100_000,
+        "url": "https://example.org/" + "a" * 100_000,
+    }
+    write(tmp_path / "articles.jsonl", json.dumps(record))
+    document = read_corpus(tmp_path).documents[0]
+    assert document.title is not None and len(document.title) <= MAX_TITLE_CHARS
+    assert document.title.startswith("Dam Dam") and document.title.endswith("…")
+    assert document.date is None and document.url is None
+
+
+def test_links_out_of_the_corpus_are_not_followed(tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    write(outside / "secret.txt", "The secret plans are kept in the vault under the hill.\n")
+    corpus = tmp_path / "corpus"
+    write(corpus / "good.txt", ARTICLE)
+    write(corpus / "inner" / "kept.txt", "An article linked from inside the corpus folder.\n")
+    (corpus / "hostname.txt").symlink_to(outside / "secret.txt")
+    (corpus / "elsewhere").symlink_to(outside)
+    (corpus / "alias.txt").symlink_to(corpus / "inner" / "kept.txt")
+    result = read_corpus(corpus)
+    assert [d.id for d in result.documents] == ["alias.txt", "good.txt", "inner/kept.txt"]
+    for name in ("hostname.txt", "elsewhere/"):
+        assert "outside the corpus folder" in skipped_reason(result.skipped, name)
+
+
+_HTML_WITHOUT_CLEANER = """
+import json, sys
+from pathlib import Path
+sys.modules["lxml_html_clean"] = None  # as on an install without it: importing it fails
+from retrieval.readers import read_corpus
+result = read_corpus(Path(sys.argv[1]))
+print(json.dumps({"read": [d.id for d in result.documents],
+                  "skipped": {s.path: s.reason for s in result.skipped}}))
+"""
+
+
+def test_html_reader_that_cannot_be_imported_skips_html_with_a_hint(tmp_path: Path) -> None:
+    write(tmp_path / "page.html", PAGE)
+    write(tmp_path / "good.txt", ARTICLE)
+    done = subprocess.run(
+        [sys.executable, "-c", _HTML_WITHOUT_CLEANER, str(tmp_path)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    result = json.loads(done.stdout)
+    assert result["read"] == ["good.txt"]
+    reason = result["skipped"]["page.html"]
+    assert "HTML" in reason and "pip install" in reason and "lxml_html_clean" in reason
+
+
+def test_the_html_cleaner_is_a_declared_dependency() -> None:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    names = {
+        re.split(r"[<>=!~\[; ]", dep, maxsplit=1)[0].lower().replace("-", "_")
+        for dep in project["project"]["dependencies"]
+    }
+    assert "lxml_html_clean" in names
