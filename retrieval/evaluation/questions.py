@@ -9,6 +9,7 @@ is indexed separately.
 from __future__ import annotations
 
 import csv
+import io
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -121,19 +122,26 @@ def _parse_jsonl(text: str, path: Path) -> tuple[Question, ...]:
 
 
 def _parse_csv(text: str, path: Path) -> tuple[Question, ...]:
-    reader = csv.DictReader(text.splitlines())
+    # Strict: a stray or unclosed quote is an error, not a cell that swallows the lines after
+    # it; read from a stream so that a quoted cell keeps its line breaks.
+    reader = csv.DictReader(io.StringIO(text, newline=""), strict=True)
+    rows: list[tuple[int, dict[str, Any]]] = []
+    start = reader.line_num + 1
     try:
-        rows = list(reader)
+        header = list(reader.fieldnames or [])
+        start = reader.line_num + 1
+        for row in reader:
+            rows.append((start, row))
+            start = reader.line_num + 1
     except csv.Error as exc:
-        raise QuestionSetError(f"{path} is not a readable CSV file: {exc}.") from exc
-    header = list(reader.fieldnames or [])
+        raise QuestionSetError(_csv_problem(path, start, exc)) from exc
     if "question" not in header:
         raise QuestionSetError(
             f"{path} has no 'question' column (header: {', '.join(header) or 'none'}). "
             "A CSV question set has the columns id, question, answers, sources."
         )
     records: list[_Record] = []
-    for number, row in enumerate(rows, start=2):  # line 1 is the header
+    for number, row in rows:
         if None in row:
             raise QuestionSetError(
                 f"{path}, line {number} has more cells than the header; quote cells that hold "
@@ -146,6 +154,17 @@ def _parse_csv(text: str, path: Path) -> tuple[Question, ...]:
         }
         records.append(_Record(f"{path}, line {number}", number, cells))
     return _questions(records, path)
+
+
+def _csv_problem(path: Path, start: int, exc: csv.Error) -> str:
+    """The message for a CSV syntax error, naming the line its row starts on."""
+    how = 'quote a cell that holds commas, and write a quote inside a quoted cell as "".'
+    if "unexpected end of data" in str(exc):
+        return (
+            f'{path}, line {start}: a quoted cell opens with " and is never closed (the file '
+            f"ends inside it); close it, or {how}"
+        )
+    return f"{path}, line {start} is not valid CSV ({exc}); {how}"
 
 
 def _csv_list(cell: str | None) -> list[Any]:

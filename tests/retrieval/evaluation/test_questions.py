@@ -186,3 +186,27 @@ CSV_DEEP = 5_000
 def test_a_csv_list_cell_json_cannot_hold_is_read_as_text(tmp_path: Path, cell: str) -> None:
     path = write(tmp_path / "hostile.csv", f"id,question,answers\n1,Who?,{cell}\n")
     assert load_questions(path).questions[0].answers == (cell,)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # Before: read silently as one question swallowing the rest of the file.
+        ('id,question,answers\n1,"Who is Lynn?,x\n2,What?,y\n', "line 2: a quoted cell"),
+        ('id,question,answers\n1,Who?,x\n2,"What?,y\n', "line 3: a quoted cell"),
+        # Before: read silently as "Who is".
+        ('id,question,answers\n1,Who?,x\n2,"Who" is,x\n', "line 3 is not valid CSV"),
+    ],
+)
+def test_broken_csv_quoting_names_the_line(tmp_path: Path, text: str, expected: str) -> None:
+    path = write(tmp_path / "quotes.csv", text)
+    with pytest.raises(QuestionSetError) as caught:
+        load_questions(path)
+    assert f"{path}, {expected}" in caught.value.message
+    assert '""' in caught.value.message  # says how to write a quote inside a cell
+
+
+def test_a_quoted_csv_cell_may_span_lines(tmp_path: Path) -> None:
+    text = 'id,question,answers\n1,"Who is\nshe?",x\n\n2,What?,y\n'
+    questions = load_questions(write(tmp_path / "multi.csv", text)).questions
+    assert [(q.id, q.question) for q in questions] == [("1", "Who is\nshe?"), ("2", "What?")]
