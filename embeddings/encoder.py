@@ -18,7 +18,7 @@ import os
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 import numpy as np
 
@@ -76,6 +76,13 @@ class _Backend(Protocol):
     ) -> np.ndarray: ...
 
 
+class _Loaded(NamedTuple):
+    """What loading makes, set in one assignment so a reader sees both or neither."""
+
+    backend: _Backend
+    identity: ModelIdentity
+
+
 class Encoder:
     """Encodes texts into L2-normalised float32 vectors; safe to share between threads."""
 
@@ -107,8 +114,7 @@ class Encoder:
         self.batch_size = batch_size
         self.device = device
         self.backend = backend
-        self._impl: _Backend | None = None
-        self._identity: ModelIdentity | None = None
+        self._loaded: _Loaded | None = None
         self._lock = threading.Lock()
 
     @property
@@ -118,23 +124,29 @@ class Encoder:
 
     def load(self) -> Encoder:
         """Read the model (and make its ONNX file on first use); a second call does nothing."""
-        if self._impl is not None:
-            return self
+        self._ensure_loaded()
+        return self
+
+    def _ensure_loaded(self) -> _Loaded:
+        """The loaded backend and identity, loading them once (other threads wait for it)."""
+        loaded = self._loaded
+        if loaded is not None:
+            return loaded
         with self._lock:
-            if self._impl is None:
+            if self._loaded is None:
                 os.environ.setdefault("HF_HUB_OFFLINE", "1")
                 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
                 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
                 path = resolve_model_path(self.model_name)
                 impl = self._load_torch(path) if self.backend == "torch" else self._load_onnx()
-                self._identity = ModelIdentity(
+                identity = ModelIdentity(
                     name=self.model_name,
                     dimension=impl.dimension,
                     fingerprint=weights_fingerprint(path),
                     variant=self.variant,
                 )
-                self._impl = impl
-        return self
+                self._loaded = _Loaded(impl, identity)
+            return self._loaded
 
     def _load_torch(self, path: str) -> _Backend:
         from embeddings.torch_backend import TorchEncoder
@@ -153,9 +165,7 @@ class Encoder:
     @property
     def identity(self) -> ModelIdentity:
         """Name, dimension, weights fingerprint and variant (loads the model if needed)."""
-        self.load()
-        assert self._identity is not None
-        return self._identity
+        return self._ensure_loaded().identity
 
     def encode(
         self, texts: Sequence[str], *, progress: bool = False, max_tokens: int | None = None
@@ -167,10 +177,9 @@ class Encoder:
         """
         if max_tokens is not None and max_tokens < MIN_TOKENS:
             raise EncoderError(f"max_tokens must be at least {MIN_TOKENS}, got {max_tokens}.")
-        self.load()
-        assert self._impl is not None
+        backend = self._ensure_loaded().backend
         show = progress and len(texts) >= PROGRESS_MIN_TEXTS
-        return self._impl.encode(texts, progress=show, max_tokens=max_tokens)
+        return backend.encode(texts, progress=show, max_tokens=max_tokens)
 
     def encode_one(self, text: str) -> np.ndarray:
         """Encode a single query: a ``(dimension,)`` unit vector."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -199,6 +200,34 @@ def test_threads_get_the_vectors_one_thread_gets(any_encoder: Encoder) -> None:
         results = list(pool.map(job, range(16)))
     for i, vectors in results:
         np.testing.assert_allclose(vectors, cut if i % 2 else full, atol=1e-5)
+
+
+#: Rounds of the two-thread race below; each round starts both threads at one barrier.
+RACE_ROUNDS = 8
+#: Two long texts: the limit cuts both.
+RACE_TEXTS = [LONG_TEXT, TEXTS[2]]
+
+
+def test_two_threads_with_different_token_limits_never_mix(torch_encoder: Encoder) -> None:
+    """Issue 9: sentence-transformers keeps the limit on the shared model; a build encoding
+    passages at a lower limit while questions are encoded must not leak its limit into them,
+    nor get theirs."""
+    texts = RACE_TEXTS
+    expected = {limit: torch_encoder.encode(texts, max_tokens=limit) for limit in (CUT, None)}
+    barrier = threading.Barrier(2)
+
+    def job(limit: int | None) -> list[np.ndarray]:
+        results = []
+        for _ in range(RACE_ROUNDS):
+            barrier.wait()
+            results.append(torch_encoder.encode(texts, max_tokens=limit))
+        return results
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        futures = {limit: pool.submit(job, limit) for limit in expected}
+        for limit, future in futures.items():
+            for vectors in future.result():
+                np.testing.assert_allclose(vectors, expected[limit], atol=1e-5)
 
 
 def test_concurrent_first_loads_share_one_model() -> None:
