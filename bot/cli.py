@@ -24,6 +24,8 @@ EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
+#: What a shell reports for a process killed by SIGPIPE (128 + 13).
+EXIT_BROKEN_PIPE = 141
 
 Command = Callable[[argparse.Namespace, Settings], int]
 #: The modules that add a subcommand each (``add_parser(subparsers)`` sets its ``func``).
@@ -225,6 +227,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("\nverbatim: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except BrokenPipeError:  # the reader went away (`verbatim sources | head`): stop quietly
+        _discard_stdout()
+        return EXIT_BROKEN_PIPE
     except Exception as exc:  # a bug: one line for the person, the traceback with -v
         if args.verbose:
             logger.exception("unexpected error")
@@ -234,6 +239,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return EXIT_FAILED
+
+
+def _discard_stdout() -> None:
+    """Point stdout at /dev/null, so flushing it at exit does not fail a second time."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # no real file descriptor (captured output)
+        return
 
 
 if __name__ == "__main__":

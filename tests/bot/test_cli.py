@@ -289,3 +289,19 @@ def test_ask_never_imports_torch(seeds_index: Path, encoder: Encoder) -> None:
     }
     assert "onnxruntime" in imported  # the check sees the answering path's imports
     assert imported.isdisjoint(HEAVY_MODULES)
+
+
+def test_a_reader_that_goes_away_is_no_traceback(seeds_index: Path) -> None:
+    """`verbatim sources | head -1`: the pipe closes before the output is written."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "sources", "--index", str(seeds_index)],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None
+    process.stdout.close()  # before the command writes anything: it starts in a second or so
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == cli.EXIT_BROKEN_PIPE
+    assert err == ""
