@@ -86,13 +86,11 @@ def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_sources(args: argparse.Namespace, settings: Settings) -> int:
-    import json
-
-    from bot.render_text import render_sources
+    from bot.render_text import json_text, render_sources
 
     items = _engine(settings).sources()
     if args.json:
-        print(json.dumps([i.model_dump(mode="json") for i in items], ensure_ascii=False, indent=2))
+        print(json_text([i.model_dump(mode="json") for i in items]))
     else:
         print(render_sources(items))
     return EXIT_OK

@@ -4,8 +4,9 @@ Article text may hold control characters (an ANSI escape that recolours or clear
 a bell, a carriage return that overwrites the line). The terminal must not act on them, and
 the quote must still show every character it copies, so each one is printed as a visible
 escape: ``ESC`` as ``\\x1b``, ``DEL`` as ``\\x7f``. A quote keeps its line breaks; a title,
-date or id is one line, so its ``\\n`` and ``\\t`` are escaped too. ``--json`` is not
-rendered here: it carries every string exactly as stored.
+date or id is one line, so its ``\\n`` and ``\\t`` are escaped too. ``--json`` carries every
+string exactly as stored: JSON escapes the C0 controls itself, and :func:`json_text` escapes
+DEL and the C1 controls (``\\u009b`` is a CSI too), which decode to the same characters.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ WRAP = 88
 INDENT = "    "
 #: The C0 controls, DEL and the C1 controls (Unicode category Cc), each as a visible escape.
 _ESCAPES = {code: f"\\x{code:02x}" for code in (*range(0x20), *range(0x7F, 0xA0))}
+#: DEL and the C1 controls, which JSON may carry raw, as JSON escapes of themselves.
+_JSON_ESCAPES = {code: f"\\u{code:04x}" for code in range(0x7F, 0xA0)}
 #: The same, but keeping line breaks and tabs (for quote text, which is laid out in lines).
 _ESCAPES_IN_LINES = {code: text for code, text in _ESCAPES.items() if chr(code) not in "\n\t"}
 
@@ -30,6 +33,11 @@ def terminal_safe(text: str, *, keep_lines: bool = False) -> str:
     With ``keep_lines``, line breaks and tabs stay as they are.
     """
     return text.translate(_ESCAPES_IN_LINES if keep_lines else _ESCAPES)
+
+
+def json_text(payload: object) -> str:
+    """``payload`` as indented JSON whose strings decode verbatim and print inertly."""
+    return json.dumps(payload, ensure_ascii=False, indent=2).translate(_JSON_ESCAPES)
 
 
 def citation(source: Source) -> str:
@@ -93,7 +101,7 @@ def render_json(answer: Answer) -> str:
     """The typed result as JSON: ``answered``, ``quotes`` with sources, closest topics."""
     payload = answer.model_dump(mode="json")
     payload = {"answered": answer.answered, **payload}
-    return json.dumps(payload, ensure_ascii=False, indent=2)
+    return json_text(payload)
 
 
 def render_sources(items: list[DocumentInfo]) -> str:

@@ -28,9 +28,9 @@ HEAVY_MODULES = ("torch", "transformers", "sentence_transformers")
 #: An article whose text and metadata carry terminal control sequences.
 HOSTILE_ARTICLE = {
     "id": "owls",
-    "title": "Grey owls \x1b]0;pwned\x07 at night",
+    "title": "Grey owls \x1b]0;pwned\x07 at night \x9b2J",
     "date": "2020\x1b[2J",
-    "text": "Grey owls nest in \x1b[31mold pine trees\x1b[0m by the river. They hunt at dusk.",
+    "text": "Grey owls nest in \x1b[31mold pine trees\x1b[0m by the river\x9b1m. They hunt at dusk.",
 }
 
 
@@ -163,9 +163,15 @@ def test_terminal_quote_escapes_but_json_stays_verbatim(
     assert cli.main(question) == 0
     assert "\\x1b[31mold pine trees\\x1b[0m" in capsys.readouterr().out
     assert cli.main([*question, "--json"]) == 0
-    quote = json.loads(capsys.readouterr().out)["quotes"][0]
-    assert "\x1b[31mold pine trees\x1b[0m" in quote["text"]  # the quote itself is verbatim
+    out = capsys.readouterr().out
+    assert _control_characters(out) == []  # JSON escapes them all, C1 (\x9b) included
+    quote = json.loads(out)["quotes"][0]
+    assert "\x1b[31mold pine trees\x1b[0m by the river\x9b1m" in quote["text"]  # verbatim
     assert quote["source"]["title"] == HOSTILE_ARTICLE["title"]
+    assert cli.main(["sources", "--json", "--index", str(hostile_index)]) == 0
+    out = capsys.readouterr().out
+    assert _control_characters(out) == []
+    assert json.loads(out)[0]["source"]["title"] == HOSTILE_ARTICLE["title"]
 
 
 def test_chat_shows_control_characters_as_escapes(
