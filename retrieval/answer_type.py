@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from enum import Enum
+from functools import lru_cache
 
 from retrieval.query import STOPWORDS
 
@@ -103,29 +104,39 @@ def question_words(question: str) -> set[str]:
     return {w.lower() for w in _WORDS.findall(question)}
 
 
-def _new(tokens: list[str], question_words: set[str]) -> bool:
-    return any(t.lower() not in question_words for t in tokens)
+#: Sentences whose answer-type tokens are remembered (a popular sentence is checked often).
+TOKEN_CACHE = 65_536
+
+
+@lru_cache(maxsize=TOKEN_CACHE)
+def _kind_tokens(sentence: str, kind: AnswerType) -> tuple[tuple[str, ...], ...]:
+    """What ``sentence`` holds of ``kind``, lower-cased, whatever the question.
+
+    Each group is one mention: a single token, or for names the words of a full name.
+    """
+    if kind is AnswerType.NUMBER:
+        # "June 6" and "2017" are dates, not the counts a "how many" question wants.
+        undated = _DATE_PHRASE.sub(" ", sentence)
+        return tuple((m.group().lower(),) for m in _NUMBER.finditer(undated))
+    if kind is AnswerType.DATE:
+        return tuple((m.group().lower(),) for m in _DATE.finditer(sentence))
+    if kind is AnswerType.NAME:
+        return tuple(
+            tuple(w.lower() for w in m.group().split()) for m in _FULL_NAME.finditer(sentence)
+        )
+    return tuple(
+        (m.group().lower(),)
+        for m in _CAPITALISED.finditer(sentence)
+        if m.group().lower() not in STOPWORDS and not _DATE.fullmatch(m.group())
+    )
 
 
 def holds(sentence: str, kind: AnswerType, question_words: set[str]) -> bool:
     """Whether ``sentence`` has something of ``kind`` that the question does not contain."""
-    if kind is AnswerType.NUMBER:
-        # "June 6" and "2017" are dates, not the counts a "how many" question wants.
-        undated = _DATE_PHRASE.sub(" ", sentence)
-        return _new([m.group() for m in _NUMBER.finditer(undated)], question_words)
-    if kind is AnswerType.DATE:
-        return _new([m.group() for m in _DATE.finditer(sentence)], question_words)
+    groups = _kind_tokens(sentence, kind)
     if kind is AnswerType.NAME:
         # A person is usually named in full on first mention: two capitalised words in a row,
         # none of them in the question ("Amnesty International" does not answer "Who at
         # Amnesty...?").
-        return any(
-            not any(w.lower() in question_words for w in m.group().split())
-            for m in _FULL_NAME.finditer(sentence)
-        )
-    names = [
-        m.group()
-        for m in _CAPITALISED.finditer(sentence)
-        if m.group().lower() not in STOPWORDS and not _DATE.fullmatch(m.group())
-    ]
-    return _new(names, question_words)
+        return any(all(w not in question_words for w in group) for group in groups)
+    return any(group[0] not in question_words for group in groups)

@@ -125,6 +125,7 @@ class QueryTerms:
         frequencies = {s: facts[s].frequencies for s in self.stems}
         self._frequencies = frequencies
         total_s, total_p = max(1, sentences), max(1, passages)
+        self._totals = (total_s, total_p)
         self.sentence_weights = np.array(
             [idf(frequencies.get(s, (0, 0))[0], total_s) for s in self.stems]
         )
@@ -139,6 +140,14 @@ class QueryTerms:
         """How many sentences hold ``word`` (after stemming; 0 for a word not asked about)."""
         known = self._frequencies.get(stem(word))
         return known[0] if known is not None else 0
+
+    def weight(self, word: str, *, passages: bool = False) -> float:
+        """The IDF of ``word`` among sentences (or passages); 0 for a word not asked about."""
+        known = self._frequencies.get(stem(word))
+        if known is None:
+            return 0.0
+        total = self._totals[1] if passages else self._totals[0]
+        return idf(known[1] if passages else known[0], total)
 
     def variants(self, term: str) -> frozenset[str]:
         """Stored terms that are ``term`` or differ from it by a short ending (iraq, iraqi)."""

@@ -360,6 +360,10 @@ class Reader:
         """BM25 matches of live sentences or passages, best first."""
         return store.lexical(self.conn, kind, fts_query, limit)
 
+    def postings(self, kind: str, fts_query: str) -> np.ndarray:
+        """Positions of the live sentences or passages matching ``fts_query`` (unranked)."""
+        return store.postings(self.conn, kind, fts_query)
+
     def query_terms(self, terms: Sequence[str]) -> QueryTerms:
         stats = self.state.stats
         current = self.state is self.index._state

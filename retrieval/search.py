@@ -1,4 +1,7 @@
-"""Finding and scoring candidate sentences: dense (FAISS) and lexical (BM25) evidence fused.
+"""Finding and scoring candidate sentences: dense (FAISS) and lexical evidence fused.
+
+Candidates come from the nearest sentence and passage vectors and from the rows holding the
+most IDF weight of the question's words (SQLite FTS5 posting lists, read unranked).
 
 Every candidate sentence is scored with its passage as context. The hybrid score is built from
 absolute signals (cosine similarities and IDF-weighted term coverage, all in 0..1) so that it
@@ -88,7 +91,7 @@ def search(
         ]
     if retriever == "rrf":
         return _rrf(reader, terms_query, query_vector)
-    return _hybrid(reader, prepared, terms_query, query_vector)
+    return _hybrid(reader, prepared, query_vector)
 
 
 def _rrf(reader: Reader, terms_query: str, query_vector: np.ndarray) -> list[Scored]:
@@ -105,13 +108,13 @@ def _rrf(reader: Reader, terms_query: str, query_vector: np.ndarray) -> list[Sco
 
 
 def selective(terms: QueryTerms, words: tuple[str, ...]) -> tuple[str, ...]:
-    """The question's words the BM25 candidate search can afford, rarest first.
+    """The question's words the lexical candidate search can afford, rarest first.
 
-    BM25 scores every sentence holding any query word (about 0.7 µs each here), so a common
-    word costs a scan of its postings (tens of thousands of rows at a million sentences) while
-    adding almost nothing to the ranking. Words are taken from the rarest up while their
-    postings add up to at most ``LEXICAL_BUDGET``; the two rarest are always taken. On a corpus
-    the size of SQuAD's almost every question keeps all its words.
+    That search reads the posting list of every word, so a common word costs a scan of tens
+    of thousands of rows at a million sentences while adding almost nothing to the ranking.
+    Words are taken from the rarest up while their postings add up to at most
+    ``LEXICAL_BUDGET``; the two rarest are always taken. On a corpus the size of SQuAD's
+    almost every question keeps all its words.
     """
     frequency = {w: terms.sentence_frequency(w) for w in words}
     kept: set[str] = set()
@@ -124,16 +127,37 @@ def selective(terms: QueryTerms, words: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(w for w in words if w in kept)
 
 
-def _hybrid(
-    reader: Reader, prepared: Prepared, terms_query: str, query_vector: np.ndarray
-) -> list[Scored]:
+def matching(
+    reader: Reader, terms: QueryTerms, words: tuple[str, ...], kind: str, limit: int
+) -> list[int]:
+    """The ``limit`` sentences (or passages) holding the most IDF weight of ``words``.
+
+    This is the lexical candidate search of the hybrid: each word's posting list is read
+    unranked and a row scores the summed IDF of the words it holds, the same weighing that
+    coverage scores candidates by afterwards. Ties go to the earlier position.
+    """
+    found: list[np.ndarray] = []
+    weights: list[float] = []
+    for word in dict.fromkeys(words):
+        found.append(reader.postings(kind, fts_query((word,))))
+        weights.append(terms.weight(word, passages=kind == "passages"))
+    sizes = [len(f) for f in found]
+    if not sum(sizes):
+        return []
+    rows, inverse = np.unique(np.concatenate(found), return_inverse=True)
+    score = np.bincount(inverse, weights=np.repeat(weights, sizes), minlength=len(rows))
+    top = np.argsort(-score, kind="stable")[:limit]
+    return rows[top].tolist()
+
+
+def _hybrid(reader: Reader, prepared: Prepared, query_vector: np.ndarray) -> list[Scored]:
     terms = reader.query_terms(prepared.terms + prepared.focus)
-    terms_query = fts_query(selective(terms, prepared.terms))
+    wanted = selective(terms, prepared.terms)
     positions: set[int] = set()
     positions.update(p for p, _ in reader.dense("sentences", query_vector, DENSE_SENTENCES))
-    positions.update(p for p, _ in reader.lexical("sentences", terms_query, LEXICAL_SENTENCES))
+    positions.update(matching(reader, terms, wanted, "sentences", LEXICAL_SENTENCES))
     passage_hits = {p for p, _ in reader.dense("passages", query_vector, DENSE_PASSAGES)}
-    passage_hits.update(p for p, _ in reader.lexical("passages", terms_query, LEXICAL_PASSAGES))
+    passage_hits.update(matching(reader, terms, wanted, "passages", LEXICAL_PASSAGES))
     for row in reader.passages(sorted(passage_hits)).values():
         if row is not None:
             positions.update(range(row.first, row.last + 1))

@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
+import numpy as np
+
 from retrieval.types import Document, Passage, Sentence, Source, Span
 
 STORE_FILE = "store.sqlite3"
@@ -615,6 +617,27 @@ def lexical(
         (fts_query, limit),
     ).fetchall()
     return [(int(pos), float(score)) for pos, score in rows]
+
+
+def postings(conn: sqlite3.Connection, table: str, fts_query: str) -> np.ndarray:
+    """Positions of the rows of ``table`` ("sentences" or "passages") that match ``fts_query``.
+
+    Without ranking FTS5 only walks its posting lists; ``bm25()`` also reads every matching
+    row's length, which costs about four times as much. The positions come back as one
+    string built inside SQLite: stepping a cursor row by row from Python cost three times as
+    much again (measured at a million sentences).
+    """
+    if table not in {"sentences", "passages"}:
+        raise ValueError(table)
+    if not fts_query:
+        return np.zeros(0, dtype=np.int64)
+    (found,) = conn.execute(
+        f"SELECT group_concat(rowid, ' ') FROM {table}_fts WHERE {table}_fts MATCH ?",
+        (fts_query,),
+    ).fetchone()
+    if not found:
+        return np.zeros(0, dtype=np.int64)
+    return np.fromstring(found, dtype=np.int64, sep=" ")
 
 
 def term_frequencies(conn: sqlite3.Connection, terms: Sequence[str]) -> dict[str, tuple[int, int]]:

@@ -25,7 +25,7 @@ TEXTS = {
 def conn(tmp_path: Path) -> Iterator[object]:
     with contextlib.closing(store.connect(tmp_path / "s.sqlite3")) as connection:
         items = [
-            _prepare(doc, content_hash(doc), None, 6)
+            _prepare(doc, content_hash(doc), None, 6, print)
             for doc in (Document(id=i, text=t) for i, t in TEXTS.items())
         ]
         keys = {a: acronym_key(a) for item in items for a, _ in item.acronyms}
