@@ -1,7 +1,8 @@
 """Build the python-telegram-bot ``Application``: endpoint, limits, defaults, handlers.
 
 The Bot API endpoint comes from ``TELEGRAM_API_BASE_URL`` (a self-hosted server, or the
-tests' stand-in). Updates are processed concurrently, outgoing calls pass the rate limiter,
+tests' stand-in). Updates are processed concurrently in fair turns (fair.py), outgoing calls
+pass the rate limiter,
 and the token is registered for redaction from logs before anything can log it.
 """
 
@@ -18,16 +19,13 @@ from telegram.ext import Application, BaseRateLimiter, Defaults
 
 from bot.settings import Settings
 from bot.telegram import handlers, render
+from bot.telegram.fair import FairUpdateProcessor
 from bot.telegram.ratelimit import RetryingRateLimiter
 from bot.telegram.redact import install_redaction
 from bot.telegram.services import SERVICES_KEY, Services
 
 log = logging.getLogger(__name__)
 
-#: Updates handled at once. Set high so that every waiting question reaches the fair scheduler
-#: (fair.py), which bounds the real work; a lower cap would queue updates first come, first
-#: served before the scheduler sees them.
-CONCURRENT_UPDATES = 4096
 PTB_TIMEDELTA_ENV = "PTB_TIMEDELTA"
 BOT_PATH = "/bot"
 FILE_BOT_PATH = "/file/bot"
@@ -67,7 +65,7 @@ def build_application(
             )
         )
         .rate_limiter(rate_limiter or RetryingRateLimiter())
-        .concurrent_updates(CONCURRENT_UPDATES)
+        .concurrent_updates(FairUpdateProcessor())  # round-robin across users
         .connect_timeout(timeout)
         .read_timeout(timeout)
         .write_timeout(timeout)

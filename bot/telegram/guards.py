@@ -10,7 +10,6 @@ from telegram.error import Forbidden, TelegramError
 from telegram.ext import ApplicationHandlerStop, ContextTypes
 
 from bot.telegram import render
-from bot.telegram.fair import SchedulerClosed
 from bot.telegram.parse import addressed_to_bot
 from bot.telegram.replies import send_chunks
 from bot.telegram.services import services
@@ -88,9 +87,6 @@ async def on_error(update: object, context: Context) -> None:
     """
     if isinstance(context.error, Forbidden):  # blocked by the user, or removed from the chat
         log.info("cannot write for %s: %s", describe(update), context.error)
-        return
-    if isinstance(context.error, SchedulerClosed):  # the bot is stopping
-        log.info("not answered, the bot is stopping: %s", describe(update))
         return
     log.error("error while handling %s", describe(update), exc_info=context.error)
     if not isinstance(update, Update):

@@ -69,10 +69,17 @@ ADMIN_COMMANDS: tuple[tuple[str, str], ...] = (("reindex", "Re-read the articles
 
 @dataclass(frozen=True)
 class Chunk:
-    """One message: its HTML and the plain text sent if Telegram cannot parse the HTML."""
+    """One message: its HTML and the plain text sent if Telegram cannot parse the HTML.
+
+    Lone surrogates (which no one can see, and which cannot be encoded) become U+FFFD.
+    """
 
     html: str
     plain: str
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "html", clean(self.html))
+        object.__setattr__(self, "plain", clean(self.plain))
 
 
 def fixed(message: str) -> Chunk:
@@ -81,8 +88,8 @@ def fixed(message: str) -> Chunk:
 
 
 def telegram_length(text: str) -> int:
-    """Length as Telegram counts it: UTF-16 code units."""
-    return len(text.encode("utf-16-le")) // 2
+    """Length as Telegram counts it: UTF-16 code units (a lone surrogate counts one)."""
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
 
 
 def _esc(text: str) -> str:

@@ -12,14 +12,13 @@ import logging
 from collections.abc import AsyncIterator, Sequence
 
 from telegram import (
-    Chat,
     InlineKeyboardMarkup,
     Message,
     ReplyKeyboardMarkup,
     ReplyParameters,
     Update,
 )
-from telegram.constants import ChatAction, ChatType, ParseMode
+from telegram.constants import ChatAction, ParseMode
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import ContextTypes
 
@@ -135,18 +134,12 @@ async def typing(message: Message) -> AsyncIterator[None]:
             await task
 
 
-def turn_key(chat: Chat, user_id: int) -> tuple[str, int]:
-    """Whose turn a question takes: the user's; in a group, the group's (Telegram's flood
-    limit there is per chat, so one group's questions are answered one at a time)."""
-    return ("user", user_id) if chat.type == ChatType.PRIVATE else ("chat", chat.id)
-
-
 async def answer_question(
     update: Update, context: ContextTypes.DEFAULT_TYPE, question: str
 ) -> None:
     """Answer ``question`` in reply to the update's message, with buttons, and log it.
 
-    The question waits for its fair turn (round-robin across users, see fair.py).
+    The update has waited for its fair turn (round-robin across users, see fair.py).
     """
     svc = services(context)
     message, chat, user = update.effective_message, update.effective_chat, update.effective_user
@@ -155,20 +148,19 @@ async def answer_question(
     if not await svc.limiter.try_acquire(user_id):
         await send_chunks(message, [render.fixed(render.RATE_LIMITED)])
         return
-    async with svc.scheduler.turn(turn_key(chat, user_id)):
-        engine = svc.engine
-        async with typing(message):
-            answer = await asyncio.to_thread(engine.answer, question)
-        key = svc.states.put(AnswerState(answer))
-        await send_chunks(
-            message, render.answer_chunks(answer), markup=render.answer_keyboard(key, answer)
-        )
-        await asyncio.to_thread(
-            svc.feedback.record_answer,
-            key,
-            user_id=user_id,
-            chat_type=chat.type,
-            question=question,
-            status=answer.status,
-            answer_shown=render.answer_plain(answer),
-        )
+    engine = svc.engine
+    async with typing(message):
+        answer = await asyncio.to_thread(engine.answer, question)
+    key = svc.states.put(AnswerState(answer))
+    await send_chunks(
+        message, render.answer_chunks(answer), markup=render.answer_keyboard(key, answer)
+    )
+    await asyncio.to_thread(
+        svc.feedback.record_answer,
+        key,
+        user_id=user_id,
+        chat_type=chat.type,
+        question=question,
+        status=answer.status,
+        answer_shown=render.answer_plain(answer),
+    )

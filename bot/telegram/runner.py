@@ -24,7 +24,7 @@ from telegram import Update
 from telegram.ext import Application
 
 from bot.settings import Settings
-from bot.telegram.services import SERVICES_KEY
+from bot.telegram.fair import FairUpdateProcessor
 
 log = logging.getLogger(__name__)
 
@@ -130,14 +130,15 @@ async def _stop_processing(app: Application) -> None:
     stopping = asyncio.ensure_future(app.stop())  # waits for the updates being processed
     done, _ = await asyncio.wait({stopping}, timeout=STOP_GRACE_SECONDS)
     if not done:
-        services = app.bot_data.get(SERVICES_KEY)
-        turned_away = services.scheduler.close() if services is not None else 0
+        processor, turned_away = app.update_processor, 0
+        if isinstance(processor, FairUpdateProcessor):
+            turned_away = processor.scheduler.close()
         name = UPDATE_TASK_NAME.format(bot_id=app.bot.id)
         running = [t for t in asyncio.all_tasks() if t.get_name() == name and not t.done()]
         for task in running:
             task.cancel()
         log.warning(
-            "stopped before answering: %d questions waiting for a turn, %d updates in progress "
+            "stopped before answering: %d updates waiting for a turn, %d in progress "
             "(still waiting for Telegram after %.0fs)",
             turned_away,
             len(running),

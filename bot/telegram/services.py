@@ -13,7 +13,6 @@ from typing import Any
 
 from bot.settings import Settings
 from bot.telegram.access import AccessPolicy, UserRateLimiter
-from bot.telegram.fair import FairScheduler
 from bot.telegram.feedback import FeedbackStore
 from bot.telegram.state import AnswerState, StateStore
 from retrieval.engine import Engine
@@ -36,7 +35,6 @@ class Services:
     limiter: UserRateLimiter
     inline_limiter: UserRateLimiter
     reindex_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-    scheduler: FairScheduler = field(default_factory=FairScheduler)
 
     @classmethod
     def create(

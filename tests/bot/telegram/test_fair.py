@@ -6,11 +6,12 @@ import asyncio
 from collections.abc import Hashable
 
 import pytest
+from telegram import Update
 
-from bot.telegram.fair import FairScheduler, SchedulerClosed
+from bot.telegram.fair import FairScheduler, SchedulerClosed, turn_key
 from tests.support.telegram.botapi_standin import BotApiStandIn
-from tests.support.telegram.harness import SEED_QUESTION, BotFactory
-from tests.support.telegram.updates import User
+from tests.support.telegram.harness import ALICE, GROUP, SEED_QUESTION, BotFactory
+from tests.support.telegram.updates import User, message, private_chat
 
 
 async def _job(
@@ -103,3 +104,30 @@ async def test_replies_come_round_the_users(standin: BotApiStandIn, start_bot: B
     last_first = max(i for i, n in enumerate(order) if n == 0)
     first_third = min(i for i, n in enumerate(order) if n == 2)
     assert last_first < first_third, order
+
+
+async def test_a_slow_group_holds_no_one_back() -> None:
+    """A group waiting for its own flood limit does not stop private askers' later rounds."""
+    scheduler, log = FairScheduler(workers=4, gated=lambda key: key != "group"), []
+    slow = asyncio.Event()
+    group = asyncio.create_task(_job(scheduler, "group", "G1", log, release=slow))
+    await asyncio.gather(*(_job(scheduler, "A", f"A{n}", log) for n in (1, 2, 3)))
+    assert "end A3" in log and "end G1" not in log
+    slow.set()
+    await group
+
+
+PRESS = {"id": "1", "from": ALICE.to_dict(), "chat_instance": "c", "data": "x"}
+
+
+@pytest.mark.parametrize(
+    ("update", "key"),
+    [
+        ({"message": message(message_id=1, chat=private_chat(ALICE), sender=ALICE)}, ("user", 1)),
+        ({"message": message(message_id=1, chat=GROUP, sender=ALICE)}, ("chat", GROUP["id"])),
+        ({"callback_query": PRESS}, ("query", 1)),
+    ],
+)
+def test_turn_keys(update: dict, key: tuple[str, int]) -> None:
+    key = (key[0], ALICE.id) if key[1] == 1 else key
+    assert turn_key(Update.de_json({"update_id": 1, **update}, None)) == key  # type: ignore[arg-type]

@@ -34,6 +34,7 @@ OFF_TOPIC_QUESTION = "What is the best recipe for sourdough bread?"
 
 _BLOCKQUOTE = re.compile(r"<blockquote[^>]*>(.*?)</blockquote>", re.DOTALL)
 _TAG = re.compile(r"<[^>]+>")
+_CITATION = re.compile(r"^\[(\d+)\] (.+)$", re.MULTILINE)
 
 
 def quotes_in(html_text: str) -> list[str]:
@@ -48,6 +49,26 @@ def visible(html_text: str) -> str:
 def seed_texts() -> dict[str, str]:
     """The seed articles as they are on disk, by document id (file name)."""
     return {p.name: p.read_text(encoding="utf-8") for p in sorted(SEEDS_DIR.glob("*.txt"))}
+
+
+def cited_titles(shown: str) -> dict[int, str]:
+    """The numbered citations in a reply's visible text: ``{1: "line after [1] "}``."""
+    return {int(n): line for n, line in _CITATION.findall(shown)}
+
+
+def assert_quoted_and_cited(shown_html: str, titles: set[str], *, first: int = 1) -> list[str]:
+    """A reply's properties, whatever the ranking: quotes copied exactly from the articles,
+    numbered citations from ``first`` on, one per quote, each naming an article's title."""
+    quotes = quotes_in(shown_html)
+    assert quotes, "no quotes"
+    texts = seed_texts().values()
+    for quote in quotes:
+        assert any(quote in text for text in texts), quote
+    cited = cited_titles(visible(shown_html))
+    assert sorted(cited) == list(range(first, first + len(quotes))), cited
+    for line in cited.values():
+        assert any(line.startswith(title) for title in titles), line
+    return quotes
 
 
 def text_of(request: Request) -> str:
