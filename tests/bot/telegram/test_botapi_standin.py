@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import socket
+from pathlib import Path
 
 import httpx
 import pytest
 
 from tests.support.telegram.botapi_standin import BotApiStandIn
 from tests.support.telegram.telegram_html import HtmlError, telegram_html
+from tests.test_imports import import_cycles, import_graph
 
 
 @pytest.mark.parametrize(
@@ -44,3 +46,16 @@ async def test_wrong_token_and_unknown_method() -> None:
 def test_only_loopback_connections_are_allowed() -> None:
     with socket.socket() as sock, pytest.raises(ConnectionRefusedError, match="blocked"):
         sock.connect(("192.0.2.1", 443))  # TEST-NET-1: never routed anyway
+
+
+def test_the_standin_modules_import_no_cycle() -> None:
+    """The stand-in's modules import one another in one direction only (they had a cycle)."""
+    root = Path(__file__).resolve().parents[3]
+    folder = root / "tests" / "support" / "telegram"
+    files = {
+        ".".join(p.relative_to(root).with_suffix("").parts).removesuffix(".__init__"): p
+        for p in sorted(folder.glob("*.py"))
+    }
+    graph = import_graph(files)
+    assert graph["tests.support.telegram.botapi_standin"]  # the walk sees the imports
+    assert import_cycles(graph) == []
