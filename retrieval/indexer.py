@@ -36,11 +36,20 @@ from embeddings import Encoder
 from retrieval import manifest as mf
 from retrieval import store, vectors
 from retrieval.config import EngineSettings
-from retrieval.errors import CorpusError, VerbatimError
+from retrieval.errors import (
+    CorpusError,
+    IndexCorruptError,
+    IndexPathError,
+    IndexWriteError,
+    VerbatimError,
+    not_a_folder,
+    rebuild_hint,
+)
 from retrieval.lexicon import acronym_key, acronyms, sentence_terms, terms_of
 from retrieval.loaded import check_compatible
 from retrieval.readers import SkippedFile, content_hash, corpus_files, read_file
 from retrieval.segment import MAX_RUN_ON_CHARS, segment
+from retrieval.store_check import store_problem
 from retrieval.types import Document, Passage, Sentence
 
 LOCK_FILE = ".lock"
@@ -62,6 +71,16 @@ ANN_DEAD_SHARE = 0.2
 #: store into a new generation: live rows copied with their vectors, nothing re-embedded.
 COMPACT_DEAD_SHARE = 0.5
 COMPACT_MIN_ROWS = 2_000
+#: SQLite error names (prefixes) that mean the disk or the folder refused a write.
+_WRITE_REFUSED = (
+    "SQLITE_FULL",
+    "SQLITE_IOERR",
+    "SQLITE_READONLY",
+    "SQLITE_CANTOPEN",
+    "SQLITE_PERM",
+)
+#: SQLite error names (prefixes) that mean another program holds the store.
+_HELD = ("SQLITE_BUSY", "SQLITE_LOCKED")
 
 Log = Callable[[str], None]
 
@@ -224,17 +243,20 @@ def build_index(
 ) -> BuildReport:
     """Index ``corpus`` (a folder, a file, or documents) into ``index_dir``.
 
-    Raises CorpusError when the corpus holds nothing indexable and VerbatimError when another
-    build holds the directory or the directory cannot be used.
+    Raises CorpusError when the corpus holds nothing indexable, IndexPathError when the
+    directory cannot hold an index, IndexCorruptError when the index to update is damaged,
+    IndexWriteError when writing fails, and VerbatimError when another build holds the
+    directory. The previous index stays whole in every case.
     """
     started = time.perf_counter()
     say = log or (lambda _message: None)
     if index_dir.exists() and not index_dir.is_dir():
-        raise VerbatimError(f"The index path {index_dir} is a file, not a folder.")
+        raise IndexPathError(not_a_folder(str(index_dir)))
     try:
         index_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise VerbatimError(f"Cannot create the index folder {index_dir} ({exc}).") from exc
+        raise IndexPathError(f"Cannot create the index folder {index_dir} ({exc}).") from exc
+    mf.check_manifest_path(index_dir)
     with _build_lock(index_dir):
         _remove_stale(index_dir)
         current, reason = (
@@ -246,11 +268,56 @@ def build_index(
             settings.model, batch_size=settings.batch_size, backend=settings.encoder
         )
         if current is None:
-            return _new_generation(
-                corpus, index_dir, settings, encoder, reason, say, started, previous=None
-            )
+            try:
+                return _new_generation(
+                    corpus, index_dir, settings, encoder, reason, say, started, previous=None
+                )
+            except (OSError, sqlite3.Error) as exc:
+                raise _write_failure(index_dir, exc) from exc
         generation = mf.generation_dir(index_dir, current)
-        return _update(corpus, index_dir, generation, current, settings, encoder, say, started)
+        try:
+            return _update(corpus, index_dir, generation, current, settings, encoder, say, started)
+        except VerbatimError:
+            raise
+        except Exception as exc:
+            named = str(corpus.resolve()) if isinstance(corpus, Path) else current.corpus
+            failure = _update_failure(index_dir, generation, named, exc)
+            if failure is None:
+                raise  # not the store's fault: a bug, shown as it is
+            raise failure from exc
+
+
+def _write_failure(index_dir: Path, exc: OSError | sqlite3.Error) -> IndexWriteError:
+    why = f"{exc.strerror}: {exc.filename}" if isinstance(exc, OSError) else str(exc)
+    if isinstance(exc, sqlite3.Error) and (exc.sqlite_errorname or "").startswith(_HELD):
+        return IndexWriteError(
+            f"The index store in {index_dir} is held by another program ({why}); close it and "
+            "run `verbatim index` again."
+        )
+    return IndexWriteError(
+        f"Writing the index at {index_dir} failed ({why}). The index is as it was before. Free "
+        "disk space or fix the folder's permissions, then run `verbatim index` again."
+    )
+
+
+def _update_failure(
+    index_dir: Path, generation: Path, corpus: str | None, exc: Exception
+) -> VerbatimError | None:
+    """What to tell about a failed update: damage or a refused write; None for a bug."""
+    if isinstance(exc, OSError) or (
+        isinstance(exc, sqlite3.Error)
+        and (exc.sqlite_errorname or "").startswith(_WRITE_REFUSED + _HELD)
+    ):
+        return _write_failure(index_dir, exc)
+    problem = store_problem(generation / store.STORE_FILE)
+    if problem is None and isinstance(exc, sqlite3.Error):
+        problem = f"{type(exc).__name__}: {exc}"
+    if problem is None:
+        return None
+    return IndexCorruptError(
+        f"The index at {index_dir} is damaged ({problem}); the update was not applied. "
+        f"Rebuild it with: {rebuild_hint(str(index_dir), corpus)}"
+    )
 
 
 def _update(

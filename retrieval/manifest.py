@@ -14,12 +14,23 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from retrieval.errors import IndexCorruptError, IndexMismatchError, IndexMissingError, rebuild_hint
+from retrieval.errors import (
+    IndexCorruptError,
+    IndexMismatchError,
+    IndexMissingError,
+    IndexPathError,
+    not_a_folder,
+    rebuild_hint,
+)
 
 SCHEMA_VERSION = 2
 #: Bumped whenever cleaning or segmentation changes what gets indexed.
 CHUNKING_VERSION = 3
 MANIFEST_FILE = "manifest.json"
+#: A manifest is a few hundred bytes; a larger file is not one.
+MAX_MANIFEST_BYTES = 1_000_000
+#: A corpus path longer than this in a damaged manifest is left out of the rebuild hint.
+_MAX_HINT_CORPUS_CHARS = 1_000
 #: What a generation folder may be called: no separators, no "..", nothing long.
 _GENERATION_NAME = re.compile(r"^g[0-9A-Za-z-]{1,63}$")
 
@@ -58,40 +69,84 @@ class Manifest(BaseModel):
 def read(index_dir: Path) -> Manifest:
     """Read and validate the manifest of ``index_dir``; errors name the rebuild command."""
     path = index_dir / MANIFEST_FILE
-    if not index_dir.exists() or (index_dir.is_dir() and not any(index_dir.iterdir())):
+    if index_dir.exists() and not index_dir.is_dir():
+        raise IndexPathError(not_a_folder(str(index_dir)))
+    if not index_dir.exists() or not _has_entries(index_dir):
         msg = (
             f"No index at {index_dir}. Build one with: verbatim index PATH/TO/ARTICLES "
             f"--index {index_dir}"
         )
         raise IndexMissingError(msg)
+    check_manifest_path(index_dir)
     if not path.is_file():
         msg = (
             f"{index_dir} is not a Verbatim index (no {MANIFEST_FILE}). Rebuild it with: "
             f"{rebuild_hint(str(index_dir))}"
         )
         raise IndexMismatchError(msg)
-    try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        msg = f"The index manifest {path} is unreadable ({exc}). Rebuild with: " + rebuild_hint(
-            str(index_dir)
-        )
-        raise IndexCorruptError(msg) from exc
+    raw = _load_json(path, index_dir)
+    corpus = _corpus_of(raw)
     version = raw.get("schema_version") if isinstance(raw, dict) else None
     if version != SCHEMA_VERSION:
         msg = (
-            f"The index at {index_dir} has schema version {version!r}; this Verbatim reads "
-            f"version {SCHEMA_VERSION}. Rebuild it with: "
-            f"{rebuild_hint(str(index_dir), raw.get('corpus') if isinstance(raw, dict) else None)}"
+            f"The index at {index_dir} has schema version {str(version)[:20]!r}; this Verbatim "
+            f"reads version {SCHEMA_VERSION}. Rebuild it with: "
+            f"{rebuild_hint(str(index_dir), corpus)}"
         )
         raise IndexMismatchError(msg)
     try:
         return Manifest.model_validate(raw)
     except ValidationError as exc:
         msg = f"The index manifest {path} is damaged. Rebuild with: " + rebuild_hint(
-            str(index_dir), raw.get("corpus")
+            str(index_dir), corpus
         )
         raise IndexCorruptError(msg) from exc
+
+
+def check_manifest_path(index_dir: Path) -> None:
+    """Refuse a folder (or another kind of entry) standing where ``manifest.json`` goes.
+
+    A build would otherwise embed the whole corpus and then fail to publish it.
+    """
+    path = index_dir / MANIFEST_FILE
+    if os.path.lexists(path) and not path.is_file():
+        kind = "a folder" if path.is_dir() else "not a regular file"
+        msg = (
+            f"{path} is not a file ({kind}) but stands where the index manifest goes: move it "
+            f"away, then build the index with: {rebuild_hint(str(index_dir))}"
+        )
+        raise IndexPathError(msg)
+
+
+def _has_entries(index_dir: Path) -> bool:
+    try:
+        return any(index_dir.iterdir())
+    except OSError as exc:
+        why = exc.strerror or exc
+        msg = f"The index folder {index_dir} cannot be read ({why}): check its permissions."
+        raise IndexPathError(msg) from exc
+
+
+def _load_json(path: Path, index_dir: Path) -> object:
+    """The manifest's JSON; a damaged one (unreadable, huge, nested too deep) is reported."""
+    try:
+        if path.stat().st_size > MAX_MANIFEST_BYTES:
+            raise ValueError(f"{path.stat().st_size:,} bytes, where a manifest is a few hundred")
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError) as exc:
+        why = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)[:200]
+        msg = f"The index manifest {path} is unreadable ({why}). Rebuild with: " + rebuild_hint(
+            str(index_dir)
+        )
+        raise IndexCorruptError(msg) from exc
+
+
+def _corpus_of(raw: object) -> str | None:
+    """The corpus a (possibly damaged) manifest names, when it is fit for a message."""
+    corpus = raw.get("corpus") if isinstance(raw, dict) else None
+    if isinstance(corpus, str) and 0 < len(corpus) <= _MAX_HINT_CORPUS_CHARS:
+        return corpus
+    return None
 
 
 def generation_dir(index_dir: Path, manifest: Manifest) -> Path:

@@ -129,12 +129,13 @@ def content_hash(document: Document) -> str:
 
 
 def _walk(
-    folder: Path, root: Path, skipped: list[SkippedFile], visited: set[Path]
+    folder: Path, root: Path, skipped: list[SkippedFile], visited: set[tuple[int, int]]
 ) -> Iterator[tuple[Path, str]]:
     """Files under ``folder`` in sorted order, with their ids; hidden entries ignored.
 
-    Iterative (a corpus may nest folders deeper than Python's recursion limit). Links are
-    followed only where they lead to a place inside ``root``.
+    Iterative (a corpus may nest folders deeper than Python's recursion limit), and only links
+    are resolved (resolving every path costs the square of the depth). Links are followed only
+    where they lead to a place inside ``root``.
     """
     real_root = root.resolve()
     stack: list[Iterator[Path]] = []
@@ -167,14 +168,14 @@ def _walk(
 
 
 def _entries(
-    folder: Path, root: Path, skipped: list[SkippedFile], visited: set[Path]
+    folder: Path, root: Path, skipped: list[SkippedFile], visited: set[tuple[int, int]]
 ) -> Iterator[Path] | None:
     """The entries of ``folder`` by name; None when it was seen already (a link loop)."""
-    real = folder.resolve()
-    if real in visited:
-        return None
-    visited.add(real)
     try:
+        info = folder.stat()
+        if (info.st_dev, info.st_ino) in visited:
+            return None
+        visited.add((info.st_dev, info.st_ino))
         return iter(sorted(folder.iterdir(), key=lambda p: p.name))
     except OSError as exc:
         rel_folder = folder.relative_to(root).as_posix()
