@@ -4,6 +4,10 @@
 thread-safe, so the bot can call them from worker threads concurrently. The engine follows its
 index directory: rows added in place are picked up by the loaded index itself, and a new
 generation (a rebuild by another process) is opened on the next question.
+
+A store that fails while answering is reopened once (its generation may have been replaced and
+removed under a thread); a failure that remains is reported as ``IndexCorruptError`` with the
+rebuild command when the store turns out damaged, and raised as it is otherwise (a bug).
 """
 
 from __future__ import annotations
@@ -12,15 +16,20 @@ import contextlib
 import re
 import sqlite3
 import threading
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from embeddings import Encoder
 from retrieval import answering, store
 from retrieval import manifest as mf
 from retrieval.config import EngineSettings, Retriever
-from retrieval.errors import IndexCorruptError, rebuild_hint
+from retrieval.errors import IndexCorruptError, VerbatimError, rebuild_hint
 from retrieval.loaded import LoadedIndex
+from retrieval.store_check import store_problem
 from retrieval.types import Answer, DocumentInfo, Extract, IndexInfo
+
+T = TypeVar("T")
 
 MAX_CONTEXT_WINDOW = 10
 _TITLE_WORD = re.compile(r"[A-Za-z][\w'-]+")
@@ -92,16 +101,42 @@ class Engine:
                 self.settings.min_relevance if min_relevance is None else min_relevance
             ),
         }
+        return self._guarded(
+            lambda index: answering.answer(question, index, **kwargs)  # type: ignore[arg-type]
+        )
+
+    def _guarded(
+        self, work: Callable[[LoadedIndex], T], *, expected: tuple[type[Exception], ...] = ()
+    ) -> T:
+        """``work`` on the current index, tried again once on a reopened one if SQLite fails.
+
+        Exceptions in ``expected`` are the caller's contract and pass through untouched.
+        """
+        index = self.index
         try:
-            return answering.answer(question, self.index, **kwargs)  # type: ignore[arg-type]
+            return work(index)
+        except expected:
+            raise
         except sqlite3.Error:
-            pass
-        # The generation may have been swapped and removed under us: reopen, answer once more.
+            pass  # the generation may have been swapped and removed under us
+        except VerbatimError:
+            raise
+        except Exception as exc:
+            _raise_if_damaged(index, exc)
+            raise
         self.reload()
+        index = self.index
         try:
-            return answering.answer(question, self.index, **kwargs)  # type: ignore[arg-type]
+            return work(index)
+        except expected:
+            raise
         except sqlite3.Error as exc:
             raise self._damaged(exc) from exc
+        except VerbatimError:
+            raise
+        except Exception as exc:
+            _raise_if_damaged(index, exc)
+            raise
 
     def _damaged(self, exc: Exception) -> IndexCorruptError:
         index_dir = self._index.index_dir
@@ -117,67 +152,25 @@ class Engine:
         Raises KeyError for an unknown document and ValueError for a range it does not hold.
         """
         window = max(0, min(window, MAX_CONTEXT_WINDOW))
-        with self.index.reader() as reader:
-            doc = store.document_by_id(reader.conn, doc_id)
-            if doc is None:
-                raise KeyError(doc_id)
-            if doc.sentence_count == 0:
-                raise ValueError(f"{doc_id} has no indexed sentences")
-            first_pos = doc.first_sentence
-            last_pos = first_pos + doc.sentence_count - 1
-            rows = reader.sentences(range(first_pos, last_pos + 1))
-            positions = [
-                p
-                for p, row in rows.items()
-                if row is not None and row.start < end and row.end > start
-            ]
-            if not positions:
-                raise ValueError(f"{doc_id} holds no sentence in [{start}, {end})")
-            lo = max(first_pos, min(positions) - window)
-            hi = min(last_pos, max(positions) + window)
-            return answering.extract(reader, lo, hi)
+        return self._guarded(
+            lambda index: _context(index, doc_id, start, end, window),
+            expected=(KeyError, ValueError),
+        )
 
     def sources(self) -> list[DocumentInfo]:
         """Every indexed document, in id order."""
-        with self.index.reader() as reader:
-            return [
-                DocumentInfo(source=row.source, sentences=row.sentence_count, chars=row.chars)
-                for row in store.all_documents(reader.conn)
-            ]
+        return self._guarded(_sources)
 
     def info(self) -> IndexInfo:
         """Model, counts and build date of the loaded index."""
-        index = self.index
-        manifest = index.manifest
-        with index.reader() as reader:
-            stats = reader.state.stats
-            ann = reader.state.sentence_ann is not None
-            updated = store.get_meta(reader.conn, "updated_at") or manifest.built_at
-        return IndexInfo(
-            model_name=manifest.model.name,
-            dimension=manifest.model.dimension,
-            documents=stats.documents,
-            sentences=stats.sentences,
-            passages=stats.passages,
-            built_at=updated,
-            index_type="ivf" if ann else "flat",
-        )
+        return self._guarded(_info)
 
     def example_questions(self, n: int = 3) -> list[str]:
         """``n`` example questions drawn from the corpus (for /start).
 
         Each is built from a document's title: "What do the articles say about <title>?".
         """
-        examples: list[str] = []
-        with self.index.reader() as reader:
-            rows = store.all_documents(reader.conn, limit=EXAMPLE_SCAN)
-        for row in rows:
-            title = (row.source.title or "").strip().rstrip(".")
-            if len(_TITLE_WORD.findall(title)) >= 3 and len(title) <= 90:
-                examples.append(f"What do the articles say about “{title}”?")
-            if len(examples) == n:
-                break
-        return examples
+        return self._guarded(lambda index: _example_questions(index, n))
 
     def close(self) -> None:
         """Close the store connections (the engine must not be used afterwards)."""
@@ -190,3 +183,71 @@ def _stamp(index_dir: Path) -> tuple[int, int] | None:
         info = (index_dir / mf.MANIFEST_FILE).stat()
         return (info.st_ino, info.st_mtime_ns)
     return None
+
+
+def _raise_if_damaged(index: LoadedIndex, exc: Exception) -> None:
+    """Report ``exc`` as a damaged index when the store holds what caused it."""
+    problem = store_problem(index.generation / store.STORE_FILE)
+    if problem is not None:
+        hint = rebuild_hint(str(index.index_dir), index.manifest.corpus)
+        raise IndexCorruptError(
+            f"The index at {index.index_dir} is damaged: {problem}. Rebuild it with: {hint}"
+        ) from exc
+
+
+def _context(index: LoadedIndex, doc_id: str, start: int, end: int, window: int) -> Extract:
+    with index.reader() as reader:
+        doc = store.document_by_id(reader.conn, doc_id)
+        if doc is None:
+            raise KeyError(doc_id)
+        if doc.sentence_count == 0:
+            raise ValueError(f"{doc_id} has no indexed sentences")
+        first_pos = doc.first_sentence
+        last_pos = first_pos + doc.sentence_count - 1
+        rows = reader.sentences(range(first_pos, last_pos + 1))
+        positions = [
+            p for p, row in rows.items() if row is not None and row.start < end and row.end > start
+        ]
+        if not positions:
+            raise ValueError(f"{doc_id} holds no sentence in [{start}, {end})")
+        lo = max(first_pos, min(positions) - window)
+        hi = min(last_pos, max(positions) + window)
+        return answering.extract(reader, lo, hi)
+
+
+def _sources(index: LoadedIndex) -> list[DocumentInfo]:
+    with index.reader() as reader:
+        return [
+            DocumentInfo(source=row.source, sentences=row.sentence_count, chars=row.chars)
+            for row in store.all_documents(reader.conn)
+        ]
+
+
+def _info(index: LoadedIndex) -> IndexInfo:
+    manifest = index.manifest
+    with index.reader() as reader:
+        stats = reader.state.stats
+        ann = reader.state.sentence_ann is not None
+        updated = store.get_meta(reader.conn, "updated_at") or manifest.built_at
+    return IndexInfo(
+        model_name=manifest.model.name,
+        dimension=manifest.model.dimension,
+        documents=stats.documents,
+        sentences=stats.sentences,
+        passages=stats.passages,
+        built_at=updated,
+        index_type="ivf" if ann else "flat",
+    )
+
+
+def _example_questions(index: LoadedIndex, n: int) -> list[str]:
+    examples: list[str] = []
+    with index.reader() as reader:
+        rows = store.all_documents(reader.conn, limit=EXAMPLE_SCAN)
+    for row in rows:
+        title = (row.source.title or "").strip().rstrip(".")
+        if len(_TITLE_WORD.findall(title)) >= 3 and len(title) <= 90:
+            examples.append(f"What do the articles say about “{title}”?")
+        if len(examples) == n:
+            break
+    return examples

@@ -1,0 +1,106 @@
+"""The engine the faces hold: it follows rebuilds and reports a damaged store, across threads."""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from embeddings import Encoder
+from retrieval import manifest as mf
+from retrieval import store
+from retrieval.config import EngineSettings
+from retrieval.engine import Engine
+from retrieval.errors import IndexCorruptError
+from retrieval.indexer import build_index
+
+REPO = Path(__file__).resolve().parents[2]
+QUESTION = "Who is Lynn Maalouf?"
+
+
+@pytest.fixture
+def index(tmp_path: Path, seeds_index: Path) -> Path:
+    """A copy of the seeds index that a test may rebuild or damage."""
+    copy = tmp_path / "index"
+    shutil.copytree(seeds_index, copy)
+    return copy
+
+
+def use_everything(engine: Engine) -> None:
+    """Every call a face makes, each of which opens this thread's store connection."""
+    answer = engine.answer(QUESTION)
+    assert answer.answered
+    quote = answer.quotes[0]
+    extract = engine.context(quote.source.id, quote.start, quote.end)
+    assert quote.text in extract.text
+    assert len(engine.sources()) == 5
+    assert engine.info().documents == 5
+    assert engine.example_questions()
+
+
+def test_engine_follows_two_rebuilds_in_old_and_new_threads(
+    index: Path, engine_settings: EngineSettings, encoder: Encoder
+) -> None:
+    # Reported: "unable to open database file" after two rebuilds by another process, as only
+    # one old generation is kept and each thread opens its connection lazily.
+    engine = Engine.open(index, engine_settings, encoder=encoder)
+    with ThreadPoolExecutor(max_workers=1) as used:
+        used.submit(use_everything, engine).result()  # this thread holds a connection now
+        first = mf.read(index).generation
+        for _ in range(2):
+            build_index(REPO / "seeds", index, engine_settings, encoder=encoder, rebuild=True)
+        assert not (index / first).exists()  # the generation the engine opened is gone
+        with ThreadPoolExecutor(max_workers=1) as fresh:
+            fresh.submit(use_everything, engine).result()
+        used.submit(use_everything, engine).result()
+    assert engine.index.manifest.generation == mf.read(index).generation
+
+
+def _damage(index: Path, statement: str, *, loosen: tuple[str, str] | None = None) -> None:
+    path = next(index.glob(f"g*/{store.STORE_FILE}"))
+    with sqlite3.connect(path, isolation_level=None) as conn:
+        if loosen is not None:  # drop a NOT NULL, as a hand edit of the file could
+            table, column = loosen
+            sql = conn.execute("SELECT sql FROM sqlite_master WHERE name = ?", (table,))
+            loose = sql.fetchone()[0].replace(f"{column} INTEGER NOT NULL", f"{column} INTEGER")
+            conn.execute("PRAGMA writable_schema=ON")
+            conn.execute("UPDATE sqlite_master SET sql = ? WHERE name = ?", (loose, table))
+    conn.close()
+    with sqlite3.connect(path, isolation_level=None) as conn:
+        conn.execute(statement)
+    conn.close()
+
+
+@pytest.mark.parametrize(
+    ("statement", "loosen", "expected"),
+    [
+        ("DROP TABLE sentences_fts", None, "sentences_fts"),
+        ("UPDATE sentences SET start = NULL", ("sentences", "start"), "lacks a position"),
+        ("UPDATE passages SET first = NULL", ("passages", "first"), "lacks a position"),
+    ],
+    ids=["dropped-fts", "null-sentence-start", "null-passage-first"],
+)
+def test_running_engine_reports_a_store_damaged_under_it(
+    index: Path,
+    engine_settings: EngineSettings,
+    encoder: Encoder,
+    statement: str,
+    loosen: tuple[str, str] | None,
+    expected: str,
+) -> None:
+    engine = Engine.open(index, engine_settings, encoder=encoder)
+    _damage(index, statement, loosen=loosen)
+    with pytest.raises(IndexCorruptError) as caught:
+        engine.answer(QUESTION)
+    assert expected in caught.value.message and "--rebuild" in caught.value.message
+
+
+def test_context_keeps_its_contract_errors(seeds_engine: Engine) -> None:
+    with pytest.raises(KeyError):
+        seeds_engine.context("no-such-article.txt", 0, 10)
+    doc = seeds_engine.sources()[0].source.id
+    with pytest.raises(ValueError, match="holds no sentence"):
+        seeds_engine.context(doc, 10**9, 10**9 + 1)
