@@ -274,3 +274,44 @@ def test_a_write_the_disk_refuses_is_a_message_and_keeps_the_index(
     assert "Free disk space" in done.stderr
     assert (index / mf.MANIFEST_FILE).read_text(encoding="utf-8") == before
     assert len(list(index.glob("g*"))) == 1  # the half-written generation is gone
+
+
+@pytest.mark.parametrize("name", ["a#b", "what?now", "100%", "x%23y?mode=ro#"])
+def test_index_folder_name_with_uri_characters(
+    tmp_path: Path, corpus: Path, capsys: pytest.CaptureFixture[str], name: str
+) -> None:
+    # Before: SQLite read "#", "?" and "%" in the path as URI syntax ("no such table:
+    # documents") and an empty file appeared outside the index folder.
+    parent = tmp_path / "indexes"
+    parent.mkdir()
+    index = parent / name
+    code, printed = run(capsys, "index", str(corpus), "--index", str(index), "-q")
+    assert code == cli.EXIT_OK, printed
+    assert [p.name for p in parent.iterdir()] == [name]
+    code, printed = run(capsys, "ask", QUESTION, "--index", str(index))
+    assert code == cli.EXIT_OK and "Maalouf" in printed
+    assert [p.name for p in parent.iterdir()] == [name]
+
+
+@pytest.mark.parametrize("generation", ["../victim", "{victim}"], ids=["relative", "absolute"])
+def test_generation_outside_the_index_is_never_read_or_written(
+    tmp_path: Path,
+    index: Path,
+    corpus: Path,
+    capsys: pytest.CaptureFixture[str],
+    generation: str,
+) -> None:
+    # A manifest naming a folder outside the index: before, it was served (and updated).
+    victim = tmp_path / "victim"
+    shutil.copytree(next(index.glob("g*")), victim)
+    before = {p.name: p.read_bytes() for p in victim.iterdir()}
+    manifest = json.loads((index / mf.MANIFEST_FILE).read_text(encoding="utf-8"))
+    manifest["generation"] = generation.format(victim=victim)
+    (index / mf.MANIFEST_FILE).write_text(json.dumps(manifest), encoding="utf-8")
+    code, printed = run(capsys, "ask", QUESTION, "--index", str(index))
+    assert code == cli.EXIT_USAGE and "not a folder of this index" in printed
+    (corpus / "new.md").write_text("# Pancakes\n\nMix flour, eggs and milk to make pancakes.\n")
+    code, printed = run(capsys, "index", str(corpus), "--index", str(index))
+    assert code == cli.EXIT_OK and "rebuilding from scratch" in printed
+    assert {p.name: p.read_bytes() for p in victim.iterdir()} == before
+    assert mf.generation_dir(index, mf.read(index)).parent == index
