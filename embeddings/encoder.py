@@ -47,7 +47,7 @@ DEFAULT_BATCH_SIZE = 64
 PROGRESS_MIN_TEXTS = 256
 #: Backend name -> the variant an index manifest records for vectors it made.
 _VARIANTS = {
-    "onnx-int8": "onnx-int8-perchannel",
+    "onnx-int8": "onnx-int8-perchannel-7bit",
     "onnx": "onnx-fp32",
     "torch": "torch-fp32",
 }
@@ -119,7 +119,7 @@ class Encoder:
 
     @property
     def variant(self) -> str:
-        """How vectors are computed, e.g. ``onnx-int8-perchannel`` (known without loading)."""
+        """How vectors are computed, e.g. ``onnx-int8-perchannel-7bit`` (known without loading)."""
         return _VARIANTS[self.backend]
 
     def load(self) -> Encoder:

@@ -38,7 +38,7 @@ from embeddings.model_files import (
 #: Where prepared files live unless VERBATIM_CACHE_DIR says otherwise.
 CACHE_ENV = "VERBATIM_CACHE_DIR"
 #: File suffix per ONNX backend; bump RECIPE when the export or quantisation changes output.
-ONNX_SUFFIXES = {"onnx-int8": "int8pc", "onnx": "fp32"}
+ONNX_SUFFIXES = {"onnx-int8": "int8pc7", "onnx": "fp32"}
 RECIPE = 1
 OPSET = 17
 #: torch.export's exporter writes opset 18 or later.
@@ -207,7 +207,13 @@ def _last_hidden_state(model: Any, names: list[str]) -> Any:
 
 
 def quantize_int8(fp32: Path, out: Path) -> None:
-    """Dynamic int8 quantisation, per-channel QInt8 weights, GELU-fed projections in float."""
+    """Dynamic int8 quantisation, per-channel 7-bit weights, GELU-fed projections in float.
+
+    Weights use 7 of their 8 bits (``reduce_range``): on CPUs without VNNI (AVX2 only) the
+    int8 kernels add pairs of products in 16 bits, which saturates with full-range weights.
+    Measured on an AVX2-only AMD EPYC against float32 sentence-transformers over 2,000 SQuAD
+    sentences: full range, cosine min 0.977; 7-bit, min 0.985 (mean 0.9955 both).
+    """
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
@@ -218,6 +224,7 @@ def quantize_int8(fp32: Path, out: Path) -> None:
             str(fp32),
             str(out),
             per_channel=True,
+            reduce_range=True,
             weight_type=QuantType.QInt8,
             nodes_to_exclude=keep_float,
         )

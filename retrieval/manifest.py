@@ -41,7 +41,7 @@ class ModelInfo(BaseModel):
     name: str
     dimension: int
     fingerprint: str
-    #: How the vectors were computed ("onnx-int8-perchannel", "torch-fp32", ...).
+    #: How the vectors were computed ("onnx-int8-perchannel-7bit", "torch-fp32", ...).
     variant: str
 
 

@@ -114,12 +114,12 @@ def test_identity_names_model_dimension_fingerprint_and_variant(encoder: Encoder
     assert identity.dimension == 384
     assert identity.fingerprint == model_fingerprint(DEFAULT_MODEL)
     assert len(identity.fingerprint) == 16
-    assert identity.variant == "onnx-int8-perchannel"
+    assert identity.variant == "onnx-int8-perchannel-7bit"
 
 
 @pytest.mark.parametrize(
     ("backend", "variant"),
-    [("onnx-int8", "onnx-int8-perchannel"), ("onnx", "onnx-fp32"), ("torch", "torch-fp32")],
+    [("onnx-int8", "onnx-int8-perchannel-7bit"), ("onnx", "onnx-fp32"), ("torch", "torch-fp32")],
 )
 def test_variant_is_known_without_loading(backend: str, variant: str) -> None:
     # the model does not exist, so anything that loaded it would fail

@@ -94,7 +94,7 @@ def test_other_model_is_refused(index_copy: Path, engine_settings: EngineSetting
             "name": "some-other-model",
             "dimension": 768,
             "fingerprint": "0" * 16,
-            "variant": "onnx-int8-perchannel",
+            "variant": "onnx-int8-perchannel-7bit",
         },
     )
     with pytest.raises(IndexMismatchError, match=r"some-other-model.*verbatim index"):
