@@ -19,7 +19,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from retrieval.config import EngineSettings
 from retrieval.engine import Engine
-from retrieval.indexer import build_index
+from retrieval.index.build import build_index
 
 REPO = Path(__file__).resolve().parents[1]
 

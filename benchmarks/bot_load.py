@@ -37,7 +37,7 @@ from bot.telegram.services import Services
 from retrieval.config import EngineSettings
 from retrieval.engine import Engine
 from retrieval.errors import VerbatimError
-from retrieval.indexer import build_index
+from retrieval.index.build import build_index
 from tests.support.telegram.botapi_standin import BotApiStandIn, Request
 from tests.support.telegram.updates import User
 

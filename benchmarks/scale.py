@@ -105,7 +105,7 @@ def _base_vectors(work: Path) -> Path:
 
 
 def phase_build(corpus: Path, index: Path, standin: Path | None) -> dict[str, float]:
-    from retrieval.indexer import build_index
+    from retrieval.index.build import build_index
 
     encoder = StandinEncoder(standin) if standin else None
     start = time.perf_counter()
@@ -151,8 +151,8 @@ def phase_recall(index: Path) -> dict[str, float]:
     """Recall@10 of the sentence vector search against exact search, per IVF probe count."""
     import numpy as np
 
-    from retrieval import vectors
     from retrieval.engine import Engine
+    from retrieval.index import vectors
 
     engine = Engine.open(index, _settings())
     questions = _questions()
@@ -200,7 +200,7 @@ def _article(n: int, seed: int) -> str:
 
 
 def phase_add(corpus: Path, index: Path, seed: int) -> dict[str, float]:
-    from retrieval.indexer import build_index
+    from retrieval.index.build import build_index
 
     path = corpus / "added" / f"added-{seed:05d}.txt"
     path.parent.mkdir(exist_ok=True)

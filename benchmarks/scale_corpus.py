@@ -10,7 +10,7 @@ sentences would measure deduplication, not scale).
 Method
 ------
 1. ``real_sentences()``: every sentence of the SQuAD contexts and of the seed articles (only
-   the spans that ``retrieval.cleaning.clean`` keeps, so site boilerplate is left out), split
+   the spans that ``retrieval.read.cleaning.clean`` keeps, so site boilerplate is left out), split
    with ``sentencex.segment("en", ...)``, stripped, de-duplicated (first occurrence wins) and
    kept when it is 20..400 characters long and reads as a sentence (at least 4 words, ending
    in ``. ! ?`` or ``…``, possibly followed by a closing quote or bracket).
@@ -54,7 +54,7 @@ Limits
   86"). Beyond the first few thousand sentences, nearly every sentence is altered. Right
   for measuring cost and retrieval at scale; not for judging answer quality.
 - ``sentence_count`` counts the sentences put in (``GeneratedArticle.sentences``). An index
-  of the corpus holds a few more: ``retrieval.segment`` also indexes each title line (one
+  of the corpus holds a few more: ``retrieval.split.segment`` also indexes each title line (one
   more sentence per article, +3.3% at 30 a article), and, cutting paragraphs rather than
   single sentences, it merges or splits a few (10,000 sentences put in gave 9,987 body
   sentences plus 334 titles).
@@ -181,7 +181,7 @@ def _sources() -> tuple[_Source, ...]:
     for article in data:
         sentences = [s for p in article["paragraphs"] for s in split(p["context"])]
         sources.append(_Source(article["title"].replace("_", " "), tuple(sentences)))
-    from retrieval.cleaning import clean
+    from retrieval.read.cleaning import clean
 
     for path in sorted(SEEDS.glob("*.txt")):
         text = path.read_text(encoding="utf-8").replace("\r\n", "\n")
@@ -412,7 +412,7 @@ def write_corpus(folder: Path, n_sentences: int, *, seed: int = 0) -> int:
 def write_jsonl(path: Path, n_sentences: int, *, seed: int = 0) -> int:
     """Write one JSON object a line (``id``, ``title``, ``text``); returns the article count.
 
-    ``retrieval.readers.read_corpus(path)`` reads each line as one document with that id.
+    ``retrieval.read.readers.read_corpus(path)`` reads each line as one document with that id.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -10,8 +10,8 @@ import sys
 import time
 from pathlib import Path
 
-from retrieval.cleaning import clean
-from retrieval.segment import segment
+from retrieval.read.cleaning import clean
+from retrieval.split.segment import segment
 from retrieval.types import Document
 
 ROOT = Path(__file__).resolve().parents[1]

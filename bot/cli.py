@@ -48,7 +48,7 @@ def _engine(settings: Settings) -> Any:
 
 
 def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
-    from retrieval.indexer import build_index
+    from retrieval.index.build import build_index
 
     corpus = Path(args.path) if args.path else settings.corpus
     engine_settings = settings.engine().model_copy(update={"progress": not args.quiet})
@@ -98,8 +98,8 @@ def cmd_sources(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     """What ``make run`` does: make sure an index exists, then the bot or the terminal chat."""
-    from retrieval.indexer import build_index
-    from retrieval.manifest import MANIFEST_FILE
+    from retrieval.index.build import build_index
+    from retrieval.index.manifest import MANIFEST_FILE
 
     if not (settings.index_dir / MANIFEST_FILE).exists():
         print(f"Indexing {settings.corpus} into {settings.index_dir} (first run)…", file=sys.stderr)

@@ -228,7 +228,7 @@ def _index_for(
 ) -> Path:
     """The index to ask, built or updated first when the corpus is given."""
     from retrieval.evaluation.index_guard import check_holds_only
-    from retrieval.indexer import build_index
+    from retrieval.index.build import build_index
 
     def log(message: str) -> None:
         print(message, file=sys.stderr)

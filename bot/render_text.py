@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import textwrap
 
-from retrieval.answering import NOT_FOUND_MESSAGE
+from retrieval.answer.answering import NOT_FOUND_MESSAGE
 from retrieval.types import Answer, DocumentInfo, Extract, Source
 
 WRAP = 88

@@ -21,12 +21,13 @@ from pathlib import Path
 from typing import TypeVar
 
 from embeddings import Encoder
-from retrieval import answering, store
-from retrieval import manifest as mf
+from retrieval.answer import answering
 from retrieval.config import EngineSettings, Retriever
 from retrieval.errors import IndexCorruptError, VerbatimError, rebuild_hint
-from retrieval.loaded import LoadedIndex
-from retrieval.store_check import store_problem
+from retrieval.index import manifest as mf
+from retrieval.index import store
+from retrieval.index.loaded import LoadedIndex
+from retrieval.index.store_check import store_problem
 from retrieval.types import Answer, DocumentInfo, Extract, IndexInfo
 
 T = TypeVar("T")

@@ -13,7 +13,7 @@ import pytest
 from embeddings import Encoder
 from retrieval.config import EngineSettings
 from retrieval.engine import Engine
-from retrieval.indexer import build_index
+from retrieval.index.build import build_index
 
 REPO = Path(__file__).resolve().parents[1]
 SEEDS_DIR = REPO / "seeds"

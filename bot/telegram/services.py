@@ -62,7 +62,7 @@ class Services:
         The loaded model is reused. Raises VerbatimError when the corpus or index is unusable;
         the engine in use is left as it was.
         """
-        from retrieval.indexer import build_index
+        from retrieval.index.build import build_index
 
         engine_settings = self.settings.engine().model_copy(update={"progress": False})
         encoder = self.engine.index.encoder  # reuse the loaded model

@@ -1,4 +1,6 @@
-"""The evaluation harness: question sets replayed through ``Engine.answer``, scored and reported.
+"""Stage 6, evaluate: question sets in; metrics, reports and comparisons out.
+
+The harness replays questions through ``Engine.answer`` (the answering function users get).
 
 Modules: ``questions`` and ``squad`` (loaders), ``gold`` (the ``Question`` both make),
 ``runner`` (replay and timing), ``metrics``, ``tradeoff`` (decline threshold), ``report`` (JSON

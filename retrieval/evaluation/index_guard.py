@@ -14,7 +14,7 @@ from embeddings import Encoder
 from retrieval.config import EngineSettings
 from retrieval.engine import Engine
 from retrieval.errors import VerbatimError
-from retrieval.manifest import MANIFEST_FILE
+from retrieval.index.manifest import MANIFEST_FILE
 from retrieval.types import Document
 
 #: Ids of other documents quoted in the refusal.

@@ -14,7 +14,7 @@ from typing import Protocol
 
 from tqdm import tqdm
 
-from retrieval.answering import apply_threshold
+from retrieval.answer.answering import apply_threshold
 from retrieval.config import Retriever
 from retrieval.evaluation.metrics import QuestionResult
 from retrieval.evaluation.questions import Question

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from retrieval.answering import apply_threshold
+from retrieval.answer.answering import apply_threshold
 from retrieval.evaluation.metrics import QuestionResult, hit_rank, share
 
 #: Percentiles of the observed relevances tried as thresholds (the deciles, both ends included).

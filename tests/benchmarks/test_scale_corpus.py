@@ -14,7 +14,7 @@ from benchmarks.scale_corpus import (
     write_corpus,
     write_jsonl,
 )
-from retrieval.readers import read_corpus
+from retrieval.read.readers import read_corpus
 
 N = 2_000
 

@@ -19,7 +19,7 @@ from bot.render_text import render_answer, terminal_safe
 from embeddings import Encoder
 from retrieval.config import EngineSettings
 from retrieval.engine import Engine
-from retrieval.indexer import build_index
+from retrieval.index.build import build_index
 from retrieval.types import Answer, Quote, Source
 
 REPO = Path(__file__).resolve().parents[2]
@@ -30,7 +30,9 @@ HOSTILE_ARTICLE = {
     "id": "owls",
     "title": "Grey owls \x1b]0;pwned\x07 at night \x9b2J",
     "date": "2020\x1b[2J",
-    "text": "Grey owls nest in \x1b[31mold pine trees\x1b[0m by the river\x9b1m. They hunt at dusk.",
+    "text": (
+        "Grey owls nest in \x1b[31mold pine trees\x1b[0m by the river\x9b1m. They hunt at dusk."
+    ),
 }
 
 

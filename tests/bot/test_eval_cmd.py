@@ -15,7 +15,7 @@ from retrieval.config import EngineSettings
 from retrieval.engine import Engine
 from retrieval.evaluation.questions import Question
 from retrieval.evaluation.table import CONFIGURED_MARK
-from retrieval.manifest import MANIFEST_FILE
+from retrieval.index.manifest import MANIFEST_FILE
 
 REPO = Path(__file__).resolve().parents[2]
 SEEDS_QUESTIONS = REPO / "tests" / "data" / "seeds_questions.jsonl"

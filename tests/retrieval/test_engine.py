@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 
 from embeddings import Encoder
-from retrieval import manifest as mf
-from retrieval import store
 from retrieval.config import EngineSettings
 from retrieval.engine import Engine
 from retrieval.errors import IndexCorruptError
-from retrieval.indexer import build_index
+from retrieval.index import manifest as mf
+from retrieval.index import store
+from retrieval.index.build import build_index
 
 REPO = Path(__file__).resolve().parents[2]
 QUESTION = "Who is Lynn Maalouf?"

@@ -9,7 +9,7 @@ from bot.telegram import render
 from embeddings import Encoder
 from retrieval.config import EngineSettings
 from retrieval.engine import Engine
-from retrieval.indexer import build_index
+from retrieval.index.build import build_index
 from tests.support.telegram.botapi_standin import BotApiStandIn
 from tests.support.telegram.harness import (
     ADMIN,

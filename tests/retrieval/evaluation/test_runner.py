@@ -19,7 +19,7 @@ from retrieval.evaluation.metrics import QuestionResult
 from retrieval.evaluation.questions import load_questions
 from retrieval.evaluation.report import build_report, write_report
 from retrieval.evaluation.runner import run_questions
-from retrieval.indexer import build_index
+from retrieval.index.build import build_index
 from retrieval.types import Answer
 
 REPO = Path(__file__).resolve().parents[3]

@@ -7,7 +7,7 @@ from collections.abc import Callable
 import numpy as np
 import pytest
 
-from retrieval.answering import apply_threshold
+from retrieval.answer.answering import apply_threshold
 from retrieval.evaluation.metrics import QuestionResult, answerable_metrics, unanswerable_metrics
 from retrieval.evaluation.tradeoff import candidate_thresholds, threshold_tradeoff
 from retrieval.types import Quote

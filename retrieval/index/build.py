@@ -1,0 +1,809 @@
+"""Build or update an index directory: incremental, in proportion to the change, crash-safe.
+
+An update changes the current generation in place, in one SQLite transaction: removed and
+changed documents are deleted, only new and changed ones are segmented and embedded, their
+vectors appended to the vector files (made durable before the commit that counts them). A
+crash or kill at any point leaves the last committed state, which loads and answers; the next
+writer cuts off whatever vectors the crash left uncounted. Corpus files whose size and
+modification time are unchanged are not even read.
+
+A new generation (first build, ``--rebuild``, another model or chunking) is written into a new
+folder and becomes current when ``manifest.json`` is replaced, in one rename.
+
+After the commit the vector index is kept fit for the size: exact search for small corpora; an
+IVF index past ``vectors.ANN_MIN_ROWS`` rows, rebuilt when enough rows were added or removed
+since it was built (as search engines merge segments).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import shutil
+import sqlite3
+import time
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from embeddings import Encoder
+from retrieval.config import EngineSettings
+from retrieval.errors import (
+    CorpusError,
+    IndexCorruptError,
+    IndexPathError,
+    IndexWriteError,
+    VerbatimError,
+    not_a_folder,
+    rebuild_hint,
+)
+from retrieval.index import manifest as mf
+from retrieval.index import store, vectors
+from retrieval.index.loaded import check_compatible
+from retrieval.index.store_check import store_problem
+from retrieval.read.readers import SkippedFile, content_hash, corpus_files, read_file
+from retrieval.split.segment import MAX_RUN_ON_CHARS, segment
+from retrieval.split.terms import acronym_key, acronyms, sentence_terms, terms_of
+from retrieval.types import Document, Passage, Sentence
+
+LOCK_FILE = ".lock"
+TMP_SUFFIX = ".tmp"
+#: Generations kept besides the current one, so a running bot can finish on the old files.
+KEEP_PREVIOUS = 1
+#: Passages are encoded up to the length the default model was trained on: as good for
+#: ranking as its 256-token limit on SQuAD and the seeds, and about half the indexing time.
+PASSAGE_TOKENS = 128
+#: Documents are segmented, embedded and stored this many sentences at a time (bounded memory).
+CHUNK_SENTENCES = 20_000
+#: Texts go to the encoder at most about this many characters at a time: its tokenizer holds
+#: every text of a call at once (a one-line 49 MB file went to it whole and took 23 GB).
+#: A chunk of ordinary articles stays under it, so its texts are encoded as one call.
+ENCODE_SLICE_CHARS = 8_000_000
+#: Removed rows inside the ANN index past this share of it make the next update rebuild it.
+ANN_DEAD_SHARE = 0.2
+#: When removed rows (gaps) make up this share of all rows, the update ends by compacting the
+#: store into a new generation: live rows copied with their vectors, nothing re-embedded.
+COMPACT_DEAD_SHARE = 0.5
+COMPACT_MIN_ROWS = 2_000
+#: SQLite error names (prefixes) that mean the disk or the folder refused a write.
+_WRITE_REFUSED = (
+    "SQLITE_FULL",
+    "SQLITE_IOERR",
+    "SQLITE_READONLY",
+    "SQLITE_CANTOPEN",
+    "SQLITE_PERM",
+)
+#: SQLite error names (prefixes) that mean another program holds the store.
+_HELD = ("SQLITE_BUSY", "SQLITE_LOCKED")
+
+Log = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class BuildReport:
+    """What a build did. ``wrote`` is false when nothing changed and nothing was written."""
+
+    index_dir: Path
+    added: tuple[str, ...] = ()
+    updated: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+    unchanged: int = 0
+    skipped: tuple[SkippedFile, ...] = ()
+    documents: int = 0
+    sentences: int = 0
+    passages: int = 0
+    seconds: float = 0.0
+    wrote: bool = False
+    full_rebuild_reason: str | None = None
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+
+def passage_text(document: Document, passage: Passage) -> str:
+    """What represents a passage to the encoder: title plus text."""
+    body = document.text[passage.start : passage.end]
+    return f"{document.title}\n{body}" if document.title else body
+
+
+@contextlib.contextmanager
+def _build_lock(index_dir: Path) -> Iterator[None]:
+    try:
+        handle = (index_dir / LOCK_FILE).open("a")
+    except OSError as exc:
+        raise VerbatimError(f"Cannot write to the index folder {index_dir} ({exc}).") from exc
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as exc:
+            msg = (
+                f"Another `verbatim index` is writing {index_dir}; wait for it to finish and "
+                "try again."
+            )
+            raise VerbatimError(msg) from exc
+        yield
+    finally:
+        handle.close()
+
+
+@dataclass
+class _Plan:
+    """What a build must do to the current generation (or a new one)."""
+
+    todo: list[tuple[Document, str, str | None]]  # document, hash, source file
+    drop: set[str]
+    added: tuple[str, ...]
+    updated: tuple[str, ...]
+    removed: tuple[str, ...]
+    unchanged: int
+    skipped: tuple[SkippedFile, ...]
+    files: dict[str, tuple[int, int]] | None
+    corpus_name: str | None
+
+
+def _plan(corpus: Path | Sequence[Document], conn: sqlite3.Connection | None, say: Log) -> _Plan:
+    """Compare the corpus with the stored documents; read only files that changed."""
+    skipped: list[SkippedFile] = []
+    old_hashes = store.document_hashes(conn) if conn is not None else {}
+    new: dict[str, tuple[Document, str, str | None]] = {}
+    kept: set[str] = set()
+    files: dict[str, tuple[int, int]] | None = None
+    corpus_name: str | None = None
+    if isinstance(corpus, Path):
+        corpus_name = str(corpus.resolve())
+        old_files = store.file_states(conn) if conn is not None else {}
+        files = {}
+        changed: list[tuple[Path, str]] = []
+        for file, rel in corpus_files(corpus, skipped):
+            try:
+                info = file.stat()
+            except OSError:
+                changed.append((file, rel))
+                continue
+            state = (int(info.st_size), int(info.st_mtime_ns))
+            if old_files.get(rel) == state:
+                files[rel] = state
+            else:
+                changed.append((file, rel))
+        if conn is not None and files:
+            kept.update(store.documents_of_files(conn, list(files)))
+        for file, rel in changed:
+            documents = read_file(file, rel, skipped)
+            if documents:
+                with contextlib.suppress(OSError):
+                    info = file.stat()
+                    files[rel] = (int(info.st_size), int(info.st_mtime_ns))
+            for doc in documents:
+                if doc.id in new or doc.id in kept:
+                    skipped.append(SkippedFile(rel, f"duplicate document id {doc.id!r}"))
+                    continue
+                new[doc.id] = (doc, content_hash(doc), rel)
+    else:
+        for doc in corpus:
+            if doc.id in new:
+                skipped.append(SkippedFile(doc.id, f"duplicate document id {doc.id!r}"))
+                continue
+            new[doc.id] = (doc, content_hash(doc), None)
+    for item in skipped:
+        say(f"skipped {item.path}: {item.reason}")
+    if not new and not kept:
+        where = corpus_name or "the documents given"
+        raise CorpusError(f"Nothing to index in {where}.")
+    added = tuple(sorted(i for i in new if i not in old_hashes))
+    updated = tuple(sorted(i for i in new if i in old_hashes and new[i][1] != old_hashes[i]))
+    present = kept | set(new)
+    removed = tuple(sorted(i for i in old_hashes if i not in present))
+    todo_ids = set(added) | set(updated)
+    return _Plan(
+        todo=[new[i] for i in sorted(todo_ids)],
+        drop=set(updated) | set(removed),
+        added=added,
+        updated=updated,
+        removed=removed,
+        unchanged=len(present) - len(todo_ids),
+        skipped=tuple(skipped),
+        files=files,
+        corpus_name=corpus_name,
+    )
+
+
+def _current(index_dir: Path, settings: EngineSettings) -> tuple[mf.Manifest | None, str | None]:
+    """The manifest whose generation this build may update in place, or why it can't."""
+    try:
+        current = mf.read(index_dir)
+        check_compatible(index_dir, current, settings)
+        generation = mf.generation_dir(index_dir, current)
+    except VerbatimError as exc:
+        exists = (index_dir / mf.MANIFEST_FILE).exists()
+        return None, exc.message if exists else None
+    if not (generation / store.STORE_FILE).is_file():
+        return None, "the current generation's files are missing"
+    try:
+        with contextlib.closing(store.connect(generation / store.STORE_FILE)) as conn:
+            conn.execute("SELECT COUNT(*) FROM meta").fetchone()
+            if conn.execute("PRAGMA quick_check").fetchone()[0] != "ok":
+                return None, "the store is damaged"
+    except sqlite3.Error as exc:
+        return None, f"the store is unreadable ({exc})"
+    return current, None
+
+
+def build_index(
+    corpus: Path | Sequence[Document],
+    index_dir: Path,
+    settings: EngineSettings,
+    *,
+    rebuild: bool = False,
+    encoder: Encoder | None = None,
+    log: Log | None = None,
+) -> BuildReport:
+    """Index ``corpus`` (a folder, a file, or documents) into ``index_dir``.
+
+    Raises CorpusError when the corpus holds nothing indexable, IndexPathError when the
+    directory cannot hold an index, IndexCorruptError when the index to update is damaged,
+    IndexWriteError when writing fails, and VerbatimError when another build holds the
+    directory. The previous index stays whole in every case.
+    """
+    started = time.perf_counter()
+    say = log or (lambda _message: None)
+    if index_dir.exists() and not index_dir.is_dir():
+        raise IndexPathError(not_a_folder(str(index_dir)))
+    try:
+        index_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise IndexPathError(f"Cannot create the index folder {index_dir} ({exc}).") from exc
+    mf.check_manifest_path(index_dir)
+    with _build_lock(index_dir):
+        _remove_stale(index_dir)
+        current, reason = (
+            (None, "asked for a rebuild") if rebuild else _current(index_dir, settings)
+        )
+        if reason:
+            say(f"rebuilding from scratch: {reason}")
+        encoder = encoder or Encoder(
+            settings.model, batch_size=settings.batch_size, backend=settings.encoder
+        )
+        if current is None:
+            try:
+                return _new_generation(
+                    corpus, index_dir, settings, encoder, reason, say, started, previous=None
+                )
+            except (OSError, sqlite3.Error) as exc:
+                raise _write_failure(index_dir, exc) from exc
+        generation = mf.generation_dir(index_dir, current)
+        try:
+            return _update(corpus, index_dir, generation, current, settings, encoder, say, started)
+        except VerbatimError:
+            raise
+        except Exception as exc:
+            named = str(corpus.resolve()) if isinstance(corpus, Path) else current.corpus
+            failure = _update_failure(index_dir, generation, named, exc)
+            if failure is None:
+                raise  # not the store's fault: a bug, shown as it is
+            raise failure from exc
+
+
+def _write_failure(index_dir: Path, exc: OSError | sqlite3.Error) -> IndexWriteError:
+    why = f"{exc.strerror}: {exc.filename}" if isinstance(exc, OSError) else str(exc)
+    if isinstance(exc, sqlite3.Error) and (exc.sqlite_errorname or "").startswith(_HELD):
+        return IndexWriteError(
+            f"The index store in {index_dir} is held by another program ({why}); close it and "
+            "run `verbatim index` again."
+        )
+    return IndexWriteError(
+        f"Writing the index at {index_dir} failed ({why}). The index is as it was before. Free "
+        "disk space or fix the folder's permissions, then run `verbatim index` again."
+    )
+
+
+def _update_failure(
+    index_dir: Path, generation: Path, corpus: str | None, exc: Exception
+) -> VerbatimError | None:
+    """What to tell about a failed update: damage or a refused write; None for a bug."""
+    if isinstance(exc, OSError) or (
+        isinstance(exc, sqlite3.Error)
+        and (exc.sqlite_errorname or "").startswith(_WRITE_REFUSED + _HELD)
+    ):
+        return _write_failure(index_dir, exc)
+    problem = store_problem(generation / store.STORE_FILE)
+    if problem is None and isinstance(exc, sqlite3.Error):
+        problem = f"{type(exc).__name__}: {exc}"
+    if problem is None:
+        return None
+    return IndexCorruptError(
+        f"The index at {index_dir} is damaged ({problem}); the update was not applied. "
+        f"Rebuild it with: {rebuild_hint(str(index_dir), corpus)}"
+    )
+
+
+def _update(
+    corpus: Path | Sequence[Document],
+    index_dir: Path,
+    generation: Path,
+    current: mf.Manifest,
+    settings: EngineSettings,
+    encoder: Encoder,
+    say: Log,
+    started: float,
+) -> BuildReport:
+    conn = store.connect(generation / store.STORE_FILE)
+    try:
+        _remove_orphans(conn, generation)
+        plan = _plan(corpus, conn, say)
+        common = _common(index_dir, plan, None)
+        changed = bool(plan.todo or plan.drop)
+        files_changed = plan.files is not None and plan.files != store.file_states(conn)
+        dim = current.model.dimension
+        if changed or files_changed:
+            before = store.stats(conn)
+            for name, rows in (
+                (vectors.SENTENCES_FILE, before.sentence_rows),
+                (vectors.PASSAGES_FILE, before.passage_rows),
+            ):
+                vectors.truncate(generation / name, rows, dim)
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                removed = store.delete_documents(conn, sorted(plan.drop))
+                _store_documents(conn, generation, plan.todo, settings, encoder, say)
+                if plan.files is not None:
+                    store.replace_files(conn, plan.files)
+                store.set_meta(conn, updated_at=_now())
+                _note_dead(conn, removed)
+                store.bump_version(conn)
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+            vectors.blank(generation / vectors.SENTENCES_FILE, removed.sentence_positions, dim)
+            vectors.blank(generation / vectors.PASSAGES_FILE, removed.passage_positions, dim)
+        final = store.stats(conn)
+        gaps = final.sentence_rows - final.sentences
+        compact = gaps >= COMPACT_MIN_ROWS and gaps >= COMPACT_DEAD_SHARE * final.sentence_rows
+        notes = [] if compact else _fit_vector_index(conn, generation, settings, dim, say)
+        if plan.corpus_name and plan.corpus_name != current.corpus and not compact:
+            mf.write(index_dir, current.model_copy(update={"corpus": plan.corpus_name}))
+    finally:
+        conn.close()
+    if compact:
+        say(f"compacting: {gaps:,} of {final.sentence_rows:,} rows belong to removed documents")
+        manifest = _compact(index_dir, generation, current, plan.corpus_name, settings, say)
+        notes = [f"compacted into a new generation ({manifest.generation})"]
+    return BuildReport(
+        **common,  # type: ignore[arg-type]
+        documents=final.documents,
+        sentences=final.sentences,
+        passages=final.passages,
+        seconds=time.perf_counter() - started,
+        wrote=changed or bool(notes),
+        notes=tuple(notes),
+    )
+
+
+def _new_generation(
+    corpus: Path | Sequence[Document],
+    index_dir: Path,
+    settings: EngineSettings,
+    encoder: Encoder,
+    reason: str | None,
+    say: Log,
+    started: float,
+    *,
+    previous: mf.Manifest | None,
+) -> BuildReport:
+    plan = _plan(corpus, None, say)
+    name = _generation_name()
+    tmp_dir = index_dir / (name + TMP_SUFFIX)
+    tmp_dir.mkdir()
+    try:
+        conn = store.connect(tmp_dir / store.STORE_FILE)
+        try:
+            _store_documents(conn, tmp_dir, plan.todo, settings, encoder, say, batched=True)
+            if plan.files is not None:
+                with _transaction(conn):
+                    store.replace_files(conn, plan.files)
+            identity = encoder.identity
+            dim = identity.dimension
+            notes = _fit_vector_index(conn, tmp_dir, settings, dim, say)
+            with _transaction(conn):
+                store.set_meta(conn, updated_at=_now())
+                store.bump_version(conn)
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            final = store.stats(conn)
+        finally:
+            conn.close()
+        manifest = mf.Manifest(
+            schema_version=mf.SCHEMA_VERSION,
+            generation=name,
+            model=mf.ModelInfo(
+                name=identity.name,
+                dimension=identity.dimension,
+                fingerprint=identity.fingerprint,
+                variant=identity.variant,
+            ),
+            chunking=mf.Chunking(passage_sentences=settings.passage_sentences),
+            index_type=settings.index_type,
+            built_at=_now(),
+            corpus=plan.corpus_name or (previous.corpus if previous else None),
+        )
+        _publish(index_dir, tmp_dir, name, manifest)
+    except BaseException:
+        shutil.rmtree(tmp_dir, ignore_errors=True)
+        raise
+    _remove_old_generations(index_dir, name)
+    return BuildReport(
+        **_common(index_dir, plan, reason),  # type: ignore[arg-type]
+        documents=final.documents,
+        sentences=final.sentences,
+        passages=final.passages,
+        seconds=time.perf_counter() - started,
+        wrote=True,
+        notes=tuple(notes),
+    )
+
+
+def _compact(
+    index_dir: Path,
+    old: Path,
+    current: mf.Manifest,
+    corpus_name: str | None,
+    settings: EngineSettings,
+    say: Log,
+) -> mf.Manifest:
+    """Copy the live documents, rows and vectors into a new generation without the gaps."""
+    name = _generation_name()
+    tmp_dir = index_dir / (name + TMP_SUFFIX)
+    tmp_dir.mkdir()
+    dim = current.model.dimension
+    try:
+        with contextlib.closing(store.connect(old / store.STORE_FILE)) as source:
+            counts = store.stats(source)
+            s_old = vectors.open_rows(old / vectors.SENTENCES_FILE, counts.sentence_rows, dim)
+            p_old = vectors.open_rows(old / vectors.PASSAGES_FILE, counts.passage_rows, dim)
+            with contextlib.closing(store.connect(tmp_dir / store.STORE_FILE)) as conn:
+                batch: list[tuple[store.NewDocument, np.ndarray, np.ndarray]] = []
+                for idx in store.document_indexes(source):
+                    batch.append(_copied(source, idx, s_old, p_old))
+                    if sum(len(item.sentences) for item, _s, _p in batch) >= CHUNK_SENTENCES:
+                        _write_copied(conn, tmp_dir, batch, dim)
+                        batch = []
+                _write_copied(conn, tmp_dir, batch, dim)
+                with _transaction(conn):
+                    store.replace_files(conn, store.file_states(source))
+                _fit_vector_index(conn, tmp_dir, settings, dim, say)
+                with _transaction(conn):
+                    store.set_meta(conn, updated_at=_now())
+                    store.bump_version(conn)
+                conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        manifest = current.model_copy(
+            update={"generation": name, "corpus": corpus_name or current.corpus}
+        )
+        _publish(index_dir, tmp_dir, name, manifest)
+    except BaseException:
+        shutil.rmtree(tmp_dir, ignore_errors=True)
+        raise
+    _remove_old_generations(index_dir, name)
+    return manifest
+
+
+def _copied(
+    source: sqlite3.Connection, idx: int, s_old: np.ndarray, p_old: np.ndarray
+) -> tuple[store.NewDocument, np.ndarray, np.ndarray]:
+    """A stored document as it was segmented, with its vectors, ready for another store."""
+    document, digest, source_file = store.stored_document(source, idx)
+    row = store.document_rows(source, [idx])[0]
+    s_rows = sorted(
+        store.sentence_rows(
+            source, range(row.first_sentence, row.first_sentence + row.sentence_count)
+        ),
+        key=lambda r: r.pos,
+    )
+    p_rows = sorted(
+        store.passage_rows(source, range(row.first_passage, row.first_passage + row.passage_count)),
+        key=lambda r: r.pos,
+    )
+    sentences = [
+        Sentence(
+            doc_id=document.id,
+            ordinal=r.ordinal,
+            start=r.start,
+            end=r.end,
+            passage=r.passage - row.first_passage,
+            text=r.text,
+        )
+        for r in s_rows
+    ]
+    passages = [
+        Passage(
+            doc_id=document.id,
+            ordinal=r.ordinal,
+            start=r.start,
+            end=r.end,
+            first_sentence=r.first - row.first_sentence,
+            last_sentence=r.last - row.first_sentence,
+        )
+        for r in p_rows
+    ]
+    item = store.NewDocument(
+        document=document,
+        content_hash=digest,
+        source_file=source_file,
+        sentences=sentences,
+        passages=passages,
+        sentence_terms=[store.term_set(r.terms) for r in s_rows],
+        passage_terms=[store.term_set(r.terms) for r in p_rows],
+        acronyms=tuple(acronyms(s.text for s in sentences).items()),
+    )
+    s_vectors = np.asarray(s_old[[r.pos for r in s_rows]], dtype=np.float32)
+    p_vectors = np.asarray(p_old[[r.pos for r in p_rows]], dtype=np.float32)
+    return item, s_vectors.reshape(-1, s_old.shape[1]), p_vectors.reshape(-1, p_old.shape[1])
+
+
+def _write_copied(
+    conn: sqlite3.Connection,
+    folder: Path,
+    batch: list[tuple[store.NewDocument, np.ndarray, np.ndarray]],
+    dim: int,
+) -> None:
+    if not batch:
+        return
+    vectors.append(folder / vectors.SENTENCES_FILE, np.concatenate([s for _i, s, _p in batch]))
+    vectors.append(folder / vectors.PASSAGES_FILE, np.concatenate([p for _i, _s, p in batch]))
+    items = [item for item, _s, _p in batch]
+    keys = {a: acronym_key(a) for item in items for a, _name in item.acronyms}
+    with _transaction(conn):
+        store.insert_documents(conn, items, acronym_key=keys)
+
+
+def _generation_name() -> str:
+    return f"g{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
+
+
+def _publish(index_dir: Path, tmp_dir: Path, name: str, manifest: mf.Manifest) -> None:
+    """Make a finished generation durable and current (the manifest swap is the commit)."""
+    for path in tmp_dir.iterdir():
+        with path.open("rb") as handle:
+            os.fsync(handle.fileno())
+    tmp_dir.rename(index_dir / name)
+    mf.fsync_dir(index_dir)
+    mf.write(index_dir, manifest)
+
+
+def _common(index_dir: Path, plan: _Plan, reason: str | None) -> dict[str, object]:
+    return {
+        "index_dir": index_dir,
+        "added": plan.added,
+        "updated": plan.updated,
+        "removed": plan.removed,
+        "unchanged": plan.unchanged,
+        "skipped": plan.skipped,
+        "full_rebuild_reason": reason,
+    }
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _store_documents(
+    conn: sqlite3.Connection,
+    folder: Path,
+    todo: list[tuple[Document, str, str | None]],
+    settings: EngineSettings,
+    encoder: Encoder,
+    say: Log,
+    *,
+    batched: bool = False,
+) -> None:
+    """Segment, embed and store ``todo`` in chunks (``batched``: one transaction per chunk)."""
+    if not todo:
+        return
+    total = sum(len(doc.text) for doc, _h, _f in todo)
+    say(f"segmenting and embedding {len(todo)} documents ({total:,} characters)")
+    bar = _progress(settings.progress, total)
+    chunk: list[store.NewDocument] = []
+    sentences_in_chunk = 0
+    try:
+        for doc, digest, source_file in todo:
+            item = _prepare(doc, digest, source_file, settings.passage_sentences, say)
+            chunk.append(item)
+            sentences_in_chunk += len(item.sentences)
+            if sentences_in_chunk >= CHUNK_SENTENCES:
+                _write_chunk(conn, folder, chunk, encoder, batched)
+                if bar is not None:
+                    bar.update(sum(len(i.document.text) for i in chunk))
+                chunk, sentences_in_chunk = [], 0
+        if chunk:
+            _write_chunk(conn, folder, chunk, encoder, batched)
+            if bar is not None:
+                bar.update(sum(len(i.document.text) for i in chunk))
+    finally:
+        if bar is not None:
+            bar.close()
+
+
+def _progress(enabled: bool, total: int) -> Any:
+    if not enabled or total < 200_000:
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit="char", unit_scale=True, desc="indexing", leave=False)
+
+
+def _prepare(
+    doc: Document, digest: str, source_file: str | None, passage_sentences: int, say: Log
+) -> store.NewDocument:
+    left_out: list[tuple[int, int]] = []
+    sentences, passages = segment(doc, passage_sentences=passage_sentences, left_out=left_out)
+    if left_out:
+        chars = sum(end - start for start, end in left_out)
+        say(
+            f"partly indexed {doc.id}: {chars:,} characters were not indexed, in runs of more "
+            f"than {MAX_RUN_ON_CHARS:,} characters without a sentence end"
+        )
+    s_terms = [sentence_terms(s.text) for s in sentences]
+    title_terms = frozenset(terms_of(doc.title)) if doc.title else frozenset()
+    p_terms = [
+        frozenset().union(*s_terms[p.first_sentence : p.last_sentence + 1], title_terms)
+        for p in passages
+    ]
+    defined = acronyms(s.text for s in sentences)
+    return store.NewDocument(
+        document=doc,
+        content_hash=digest,
+        source_file=source_file,
+        sentences=sentences,
+        passages=passages,
+        sentence_terms=s_terms,
+        passage_terms=p_terms,
+        acronyms=tuple(defined.items()),
+    )
+
+
+def _write_chunk(
+    conn: sqlite3.Connection,
+    folder: Path,
+    items: list[store.NewDocument],
+    encoder: Encoder,
+    batched: bool,
+) -> None:
+    sentence_texts = [s.text for item in items for s in item.sentences]
+    passage_texts = [passage_text(item.document, p) for item in items for p in item.passages]
+    s_vectors = _encode(encoder, sentence_texts)
+    p_vectors = _encode(encoder, passage_texts, max_tokens=PASSAGE_TOKENS)
+    vectors.append(folder / vectors.SENTENCES_FILE, s_vectors)
+    vectors.append(folder / vectors.PASSAGES_FILE, p_vectors)
+    keys = {a: acronym_key(a) for item in items for a, _name in item.acronyms}
+    if batched:
+        with _transaction(conn):
+            store.insert_documents(conn, items, acronym_key=keys)
+    else:
+        store.insert_documents(conn, items, acronym_key=keys)
+
+
+def _encode(encoder: Encoder, texts: list[str], *, max_tokens: int | None = None) -> np.ndarray:
+    """Vectors of ``texts``, encoded in slices of about ``ENCODE_SLICE_CHARS`` characters."""
+    if not texts:
+        return np.zeros((0, encoder.identity.dimension), dtype=np.float32)
+    slices: list[np.ndarray] = []
+    first, chars = 0, 0
+    for index, text in enumerate(texts):
+        chars += len(text)
+        if chars >= ENCODE_SLICE_CHARS:
+            slices.append(encoder.encode(texts[first : index + 1], max_tokens=max_tokens))
+            first, chars = index + 1, 0
+    if first < len(texts):
+        slices.append(encoder.encode(texts[first:], max_tokens=max_tokens))
+    return slices[0] if len(slices) == 1 else np.concatenate(slices)
+
+
+@contextlib.contextmanager
+def _transaction(conn: sqlite3.Connection) -> Iterator[None]:
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+
+
+def _note_dead(conn: sqlite3.Connection, removed: store.Removed) -> None:
+    """Count removed rows that an ANN index still holds (it is rebuilt when they add up)."""
+    for kind, positions in (
+        ("sentence", removed.sentence_positions),
+        ("passage", removed.passage_positions),
+    ):
+        covered = int(store.get_meta(conn, f"{kind}_ann_rows") or 0)
+        dead = sum(1 for p in positions if p < covered)
+        if dead:
+            before = int(store.get_meta(conn, f"{kind}_ann_dead") or 0)
+            store.set_meta(conn, **{f"{kind}_ann_dead": before + dead})
+
+
+def wants_ann(settings: EngineSettings, live_rows: int) -> bool:
+    """Whether ``live_rows`` vectors are searched through an ANN index under ``settings``."""
+    if settings.index_type == "flat" or live_rows == 0:
+        return False
+    if settings.index_type == "ivf":
+        return True
+    return live_rows >= vectors.ANN_MIN_ROWS
+
+
+def _fit_vector_index(
+    conn: sqlite3.Connection, folder: Path, settings: EngineSettings, dim: int, say: Log
+) -> list[str]:
+    """Build, rebuild or drop the ANN indexes as the corpus size and changes call for."""
+    notes: list[str] = []
+    current = store.stats(conn)
+    for kind, table, filename, rows, live in (
+        ("sentence", "sentences", vectors.SENTENCES_FILE, current.sentence_rows, current.sentences),
+        ("passage", "passages", vectors.PASSAGES_FILE, current.passage_rows, current.passages),
+    ):
+        old = store.get_meta(conn, f"{kind}_ann")
+        covered = int(store.get_meta(conn, f"{kind}_ann_rows") or 0)
+        dead = int(store.get_meta(conn, f"{kind}_ann_dead") or 0)
+        if not wants_ann(settings, live):
+            if old:
+                with _transaction(conn):
+                    store.set_meta(conn, **{f"{kind}_ann": "", f"{kind}_ann_rows": 0})
+                    store.bump_version(conn)
+                (folder / old).unlink(missing_ok=True)
+                notes.append(f"{kind} vectors: exact search ({live:,} rows)")
+            continue
+        delta = rows - covered
+        stale = (
+            not old
+            or delta > min(vectors.DELTA_MAX_ROWS, max(1, int(covered * vectors.DELTA_MAX_SHARE)))
+            or dead > ANN_DEAD_SHARE * max(1, covered)
+        )
+        if not stale:
+            continue
+        say(f"building the approximate {kind} index ({live:,} vectors)")
+        matrix = vectors.open_rows(folder / filename, rows, dim)
+        positions = np.asarray(store.live_positions(conn, table), dtype=np.int64)
+        ann = vectors.build_ivf(matrix, positions)
+        name = f"{table}-{uuid.uuid4().hex[:8]}.ivf"
+        tmp = folder / (name + TMP_SUFFIX)
+        vectors.save(ann, tmp)
+        tmp.rename(folder / name)
+        mf.fsync_dir(folder)
+        del matrix
+        with _transaction(conn):
+            store.set_meta(
+                conn, **{f"{kind}_ann": name, f"{kind}_ann_rows": rows, f"{kind}_ann_dead": 0}
+            )
+            store.bump_version(conn)
+        if old:
+            (folder / old).unlink(missing_ok=True)
+        notes.append(f"{kind} vectors: IVF index rebuilt over {len(positions):,} rows")
+    return notes
+
+
+def _remove_orphans(conn: sqlite3.Connection, generation: Path) -> None:
+    """Delete ANN files a crashed build wrote but never committed (we hold the lock)."""
+    referenced = {store.get_meta(conn, "sentence_ann"), store.get_meta(conn, "passage_ann")}
+    for path in generation.glob("*.ivf*"):
+        if path.name not in referenced:
+            path.unlink(missing_ok=True)
+
+
+def _remove_stale(index_dir: Path) -> None:
+    """Delete generation folders a crashed build left behind (we hold the lock)."""
+    for path in index_dir.glob("g*" + TMP_SUFFIX):
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def _remove_old_generations(index_dir: Path, keep: str) -> None:
+    generations = sorted(
+        (p for p in index_dir.glob("g*") if p.is_dir() and not p.name.endswith(TMP_SUFFIX)),
+        key=lambda p: p.stat().st_mtime,
+    )
+    old = [p for p in generations if p.name != keep]
+    for path in old[: max(0, len(old) - KEEP_PREVIOUS)]:
+        shutil.rmtree(path, ignore_errors=True)

@@ -1,0 +1,156 @@
+"""Coverage: how much of a question each candidate holds, weighed by IDF.
+
+:class:`QueryTerms` weighs the question's terms by IDF against one store version and measures,
+for each candidate, the weighted share present. A term is present in a sentence that holds it,
+that holds an acronym whose long name contains it, or (for an acronym asked about) that holds
+its whole long name. What each row holds was stored at build time (``retrieval.split.terms``).
+"""
+
+from __future__ import annotations
+
+import math
+import sqlite3
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+
+from retrieval.index import store
+from retrieval.index.loaded import Reader
+from retrieval.split.terms import stem
+
+#: Name variants: "iraq" and "iraqi", "syria" and "syrian" differ by at most this many letters.
+VARIANT_EXTRA_LETTERS = 2
+VARIANT_MIN_LENGTH = 4
+
+
+def idf(df: int, total: int) -> float:
+    """BM25-style IDF; a term the corpus never uses gets the highest weight."""
+    return math.log(1.0 + (total - df + 0.5) / (df + 0.5))
+
+
+def query_terms(reader: Reader, terms: Sequence[str]) -> QueryTerms:
+    """``terms`` weighed against ``reader``'s snapshot, sharing the index's caches if current."""
+    stats = reader.state.stats
+    shared = reader.shared_term_caches()
+    return QueryTerms(
+        reader.conn,
+        terms,
+        sentences=stats.sentences,
+        passages=stats.passages,
+        variants_cache=shared[0] if shared else None,
+        facts_cache=shared[1] if shared else None,
+    )
+
+
+class QueryTerms:
+    """A question's terms, weighed against one store, ready to score candidates."""
+
+    def __init__(
+        self,
+        conn: sqlite3.Connection,
+        terms: Iterable[str],
+        *,
+        sentences: int,
+        passages: int,
+        variants_cache: dict[str, frozenset[str]] | None = None,
+        facts_cache: dict[str, store.TermFacts] | None = None,
+    ) -> None:
+        """The caches may be shared between questions over one store version."""
+        self.stems = list(dict.fromkeys(stem(t) for t in terms))
+        self._conn = conn
+        facts = {} if facts_cache is None else facts_cache
+        missing = [s for s in self.stems if s not in facts]
+        if missing:
+            facts.update(store.term_facts(conn, missing))
+        frequencies = {s: facts[s].frequencies for s in self.stems}
+        self._frequencies = frequencies
+        total_s, total_p = max(1, sentences), max(1, passages)
+        self._totals = (total_s, total_p)
+        self.sentence_weights = np.array(
+            [idf(frequencies.get(s, (0, 0))[0], total_s) for s in self.stems]
+        )
+        self.passage_weights = np.array(
+            [idf(frequencies.get(s, (0, 0))[1], total_p) for s in self.stems]
+        )
+        self._by_term = {s: facts[s].spelled_by for s in self.stems if facts[s].spelled_by}
+        self._by_key = {s: facts[s].long_name for s in self.stems if facts[s].long_name}
+        self._variants: dict[str, frozenset[str]] = {} if variants_cache is None else variants_cache
+
+    def sentence_frequency(self, word: str) -> int:
+        """How many sentences hold ``word`` (after stemming; 0 for a word not asked about)."""
+        known = self._frequencies.get(stem(word))
+        return known[0] if known is not None else 0
+
+    def weight(self, word: str, *, passages: bool = False) -> float:
+        """The IDF of ``word`` among sentences (or passages); 0 for a word not asked about."""
+        known = self._frequencies.get(stem(word))
+        if known is None:
+            return 0.0
+        total = self._totals[1] if passages else self._totals[0]
+        return idf(known[1] if passages else known[0], total)
+
+    def variants(self, term: str) -> frozenset[str]:
+        """Stored terms that are ``term`` or differ from it by a short ending (iraq, iraqi)."""
+        cached = self._variants.get(term)
+        if cached is not None:
+            return cached
+        found = {term}
+        if len(term) >= VARIANT_MIN_LENGTH:
+            found.update(
+                store.terms_with_prefix(self._conn, term, longest=len(term) + VARIANT_EXTRA_LETTERS)
+            )
+            shorter = [
+                term[:-cut]
+                for cut in range(1, VARIANT_EXTRA_LETTERS + 1)
+                if len(term) - cut >= VARIANT_MIN_LENGTH
+            ]
+            held = store.term_frequencies(self._conn, shorter)
+            found.update(p for p in shorter if held.get(p, (0, 0))[1] > 0)
+        result = frozenset(found)
+        self._variants[term] = result
+        return result
+
+    def _present(self, term: str, names: frozenset[str], term_sets: Sequence[str]) -> np.ndarray:
+        """Whether ``term`` (spelled as any of ``names``) is in each term string."""
+        padded = [f" {name} " for name in names]
+        if len(padded) == 1:
+            one = padded[0]
+            found = [one in held for held in term_sets]
+        else:
+            found = [any(p in held for p in padded) for held in term_sets]
+        spelled = [f" {a} " for a in self._by_term.get(term, ())]
+        long_name = [f" {w} " for w in self._by_key.get(term, ())]
+        if spelled or long_name:
+            for i, held in enumerate(term_sets):
+                if not found[i]:
+                    found[i] = any(a in held for a in spelled) or bool(
+                        long_name and all(w in held for w in long_name)
+                    )
+        return np.array(found, dtype=bool)
+
+    def coverage(
+        self,
+        term_sets: Sequence[str],
+        *,
+        passages: bool = False,
+        variants: bool = False,
+        only: Sequence[str] | None = None,
+    ) -> np.ndarray:
+        """IDF-weighted share of the question's terms (or of ``only``) in each term string (0..1).
+
+        ``term_sets`` are rows' terms as :func:`retrieval.index.store.term_string` keeps them.
+        """
+        result = np.zeros(len(term_sets), dtype=np.float64)
+        chosen = self.stems
+        weights = self.passage_weights if passages else self.sentence_weights
+        if only is not None:
+            wanted = {stem(t) for t in only}
+            keep = [i for i, s in enumerate(self.stems) if s in wanted]
+            chosen = [self.stems[i] for i in keep]
+            weights = weights[keep] if keep else np.zeros(0)
+        if not chosen or not term_sets or weights.sum() <= 0:
+            return result
+        for weight, term in zip(weights, chosen, strict=True):
+            names = self.variants(term) if variants else frozenset((term,))
+            result += weight * self._present(term, names, term_sets)
+        return result / weights.sum()

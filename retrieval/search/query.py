@@ -1,0 +1,98 @@
+"""Turning what a person typed into something safe to search with, or saying why we can't.
+
+Questions arrive from Telegram, the terminal and question files: empty, huge, binary,
+marked up or hostile. ``prepare`` cleans them for retrieval (the text of the articles is never
+touched) and ``fts_query`` builds an FTS5 query that no input can break.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from retrieval.split.terms import STOPWORDS
+
+MAX_QUESTION_CHARS = 1_000
+MAX_QUERY_TERMS = 32
+#: Share of a question's characters that may be unprintable before we call it binary junk.
+MAX_JUNK_SHARE = 0.2
+
+_TAG = re.compile(r"<[^<>]{0,200}>")
+_MARKDOWN = re.compile(r"[*_`~#>|\[\]]+|\]\([^)]*\)")
+_SPACE = re.compile(r"\s+")
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A question ready for retrieval, or ``problem`` saying why it cannot be answered."""
+
+    text: str
+    terms: tuple[str, ...]
+    problem: str | None = None
+    #: Names and numbers of the question (capitalised words not opening it, digits): the
+    #: things an answer must be about.
+    focus: tuple[str, ...] = ()
+
+
+def _printable_share(text: str) -> float:
+    if not text:
+        return 1.0
+    bad = sum(
+        1
+        for ch in text
+        if ch == "\ufffd"
+        or (unicodedata.category(ch) in {"Cc", "Cs", "Co", "Cn"} and not ch.isspace())
+    )
+    return 1.0 - bad / len(text)
+
+
+def prepare(question: object) -> Prepared:
+    """Clean a raw question: drop markup and control characters, check it is a question."""
+    if not isinstance(question, str):
+        return Prepared("", (), "Please send your question as text.")
+    if len(question) > MAX_QUESTION_CHARS * 20:
+        question = question[: MAX_QUESTION_CHARS * 20]
+    if _printable_share(question) < 1.0 - MAX_JUNK_SHARE:
+        return Prepared("", (), "That doesn't look like text. Please ask a question in words.")
+    text = html.unescape(_TAG.sub(" ", question))
+    text = "".join(
+        ch if not unicodedata.category(ch).startswith("C") else " "
+        for ch in unicodedata.normalize("NFC", text)
+    )
+    text = _SPACE.sub(" ", _MARKDOWN.sub(" ", text)).strip()
+    if not text:
+        return Prepared("", (), "Please ask a question, for example: Who declared victory?")
+    if len(text) > MAX_QUESTION_CHARS:
+        return Prepared(
+            text[:MAX_QUESTION_CHARS],
+            (),
+            f"Your question is {len(text):,} characters long; please ask it in at most "
+            f"{MAX_QUESTION_CHARS:,} characters.",
+        )
+    words = [w.lower() for w in _WORD.findall(text)]
+    if not any(ch.isalnum() for ch in text):
+        return Prepared(text, (), "Please ask a question in words.")
+    terms = tuple(dict.fromkeys(w for w in words if w not in STOPWORDS and w.strip("_")))
+    return Prepared(text, terms[:MAX_QUERY_TERMS], focus=focus_terms(text))
+
+
+def focus_terms(text: str) -> tuple[str, ...]:
+    """Lower-cased names and numbers: capitalised words after the first word, and digits."""
+    focus: list[str] = []
+    for i, match in enumerate(_WORD.finditer(text)):
+        word = match.group()
+        lower = word.lower()
+        if lower in STOPWORDS:
+            continue
+        named = i > 0 and word[:1].isupper()
+        if named or any(ch.isdigit() for ch in word) or (len(word) > 1 and word.isupper()):
+            focus.append(lower)
+    return tuple(dict.fromkeys(focus))[:MAX_QUERY_TERMS]
+
+
+def fts_query(terms: tuple[str, ...]) -> str:
+    """An FTS5 OR-query of quoted terms: operators and syntax in the input are inert."""
+    return " OR ".join('"' + term.replace('"', "") + '"' for term in terms if term.replace('"', ""))

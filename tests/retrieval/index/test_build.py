@@ -1,0 +1,318 @@
+"""Index builds: incremental by content hash, atomic under crashes, one build at a time."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from embeddings import Encoder
+from retrieval.config import EngineSettings
+from retrieval.engine import Engine
+from retrieval.errors import CorpusError, VerbatimError
+from retrieval.index import build as indexer
+from retrieval.index import manifest as mf
+from retrieval.index.build import LOCK_FILE, _build_lock, build_index
+from retrieval.index.vectors import SENTENCES_FILE
+from retrieval.split.segment import MAX_RUN_ON_CHARS, MAX_SENTENCE_CHARS
+
+REPO = Path(__file__).resolve().parents[3]
+
+
+@pytest.fixture
+def corpus(tmp_path: Path) -> Path:
+    folder = tmp_path / "corpus"
+    shutil.copytree(REPO / "seeds", folder)
+    return folder
+
+
+def _build(corpus: Path, index: Path, settings: EngineSettings, encoder: Encoder):
+    return build_index(corpus, index, settings, encoder=encoder)
+
+
+def test_second_build_of_unchanged_corpus_writes_nothing(
+    corpus: Path, tmp_path: Path, engine_settings: EngineSettings, encoder: Encoder
+) -> None:
+    index = tmp_path / "index"
+    first = _build(corpus, index, engine_settings, encoder)
+    assert first.wrote and len(first.added) == 5
+    generation = mf.read(index).generation
+    again = _build(corpus, index, engine_settings, encoder)
+    assert not again.wrote
+    assert (again.added, again.updated, again.removed, again.unchanged) == ((), (), (), 5)
+    assert mf.read(index).generation == generation
+
+
+def test_changed_added_and_deleted_documents(
+    corpus: Path, tmp_path: Path, engine_settings: EngineSettings, encoder: Encoder
+) -> None:
+    index = tmp_path / "index"
+    _build(corpus, index, engine_settings, encoder)
+    changed = sorted(corpus.glob("*.txt"))[1]
+    changed.write_text(changed.read_text() + "\nThe river Tigris flows through the city.\n")
+    (sorted(corpus.glob("*.txt"))[0]).unlink()
+    (corpus / "new.md").write_text("# Pancakes\n\nMix flour, eggs and milk to make pancakes.\n")
+    report = _build(corpus, index, engine_settings, encoder)
+    assert report.updated == (changed.name,)
+    assert report.added == ("new.md",)
+    assert len(report.removed) == 1 and report.removed[0].startswith("000_")
+    assert report.unchanged == 3
+    engine = Engine.open(index, engine_settings, encoder=encoder)
+    ids = [item.source.id for item in engine.sources()]
+    assert "new.md" in ids and not any(i.startswith("000_") for i in ids)
+    answer = engine.answer("How do you make pancakes?")
+    assert answer.answered and answer.quotes[0].source.id == "new.md"
+    assert (
+        "flows through the city"
+        in engine.answer("Which river flows through the city?").quotes[0].text
+    )
+
+
+def test_nothing_indexable_is_a_clear_error(
+    tmp_path: Path, engine_settings: EngineSettings
+) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "blank.txt").write_text("   \n")
+    with pytest.raises(CorpusError):
+        build_index(empty, tmp_path / "index", engine_settings)
+
+
+def test_a_second_build_at_once_is_refused(tmp_path: Path) -> None:
+    index = tmp_path / "index"
+    index.mkdir()
+    with (
+        _build_lock(index),
+        pytest.raises(VerbatimError, match="Another `verbatim index`"),
+        _build_lock(index),
+    ):
+        pass
+    assert (index / LOCK_FILE).exists()
+
+
+def _big_corpus(folder: Path, docs: int = 120) -> None:
+    folder.mkdir()
+    for i in range(docs):
+        sentences = " ".join(
+            f"Report {i} sentence {j} says the convoy {j} reached checkpoint {i * 7 + j}."
+            for j in range(8)
+        )
+        (folder / f"doc{i:04d}.txt").write_text(f"Report number {i}\n\n{sentences}\n")
+
+
+def _vector_bytes(index: Path) -> int:
+    return (index / mf.read(index).generation / SENTENCES_FILE).stat().st_size
+
+
+@pytest.mark.parametrize("how", [signal.SIGKILL, signal.SIGINT])
+def test_killed_update_leaves_the_last_commit_usable(
+    how: signal.Signals,
+    tmp_path: Path,
+    corpus: Path,
+    engine_settings: EngineSettings,
+    encoder: Encoder,
+) -> None:
+    index = tmp_path / "index"
+    _build(corpus, index, engine_settings, encoder)
+    before, size = mf.read(index), _vector_bytes(index)
+    _big_corpus(corpus / "bulk")
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "VERBATIM_INDEX_DIR": str(index)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "index", str(corpus), "--quiet"],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    deadline = time.monotonic() + 120
+    while _vector_bytes(index) == size:  # vectors appended, their transaction not committed
+        assert proc.poll() is None, "the build ended before it could be interrupted"
+        assert time.monotonic() < deadline
+        time.sleep(0.005)
+    proc.send_signal(how)
+    proc.wait(timeout=60)
+    assert proc.returncode != 0
+    assert mf.read(index) == before
+    engine = Engine.open(index, engine_settings, encoder=encoder)
+    assert engine.info().documents == 5
+    assert engine.answer("Who is Lynn Maalouf?").answered
+    report = build_index(corpus, index, engine_settings, encoder=encoder)
+    assert report.wrote and report.documents == 125
+    assert engine.info().documents == 125  # the open engine follows the update
+    assert engine.answer("Which checkpoint did report 7 sentence 3 reach?").answered
+
+
+def test_update_is_in_place_and_reads_only_changed_files(
+    corpus: Path,
+    tmp_path: Path,
+    engine_settings: EngineSettings,
+    encoder: Encoder,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    index = tmp_path / "index"
+    _build(corpus, index, engine_settings, encoder)
+    generation = mf.read(index).generation
+    read: list[str] = []
+    real_read = indexer.read_file
+
+    def counting(file: Path, rel: str, skipped: list) -> list:
+        read.append(rel)
+        return real_read(file, rel, skipped)
+
+    monkeypatch.setattr(indexer, "read_file", counting)
+    assert not _build(corpus, index, engine_settings, encoder).wrote
+    assert read == []
+    (corpus / "new.md").write_text("# Pancakes\n\nMix flour, eggs and milk to make pancakes.\n")
+    report = _build(corpus, index, engine_settings, encoder)
+    assert read == ["new.md"] and report.added == ("new.md",) and report.unchanged == 5
+    assert mf.read(index).generation == generation
+    touched = sorted(corpus.glob("*.txt"))[0]
+    os.utime(touched, ns=(time.time_ns(), time.time_ns()))
+    report = _build(corpus, index, engine_settings, encoder)
+    assert report.updated == () and report.added == () and report.unchanged == 6
+
+
+def test_open_engine_follows_updates_and_rebuilds(
+    corpus: Path, tmp_path: Path, engine_settings: EngineSettings, encoder: Encoder
+) -> None:
+    index = tmp_path / "index"
+    _build(corpus, index, engine_settings, encoder)
+    engine = Engine.open(index, engine_settings, encoder=encoder)
+    assert not engine.answer("How do you make pancakes?").answered
+    (corpus / "new.md").write_text("# Pancakes\n\nMix flour, eggs and milk to make pancakes.\n")
+    _build(corpus, index, engine_settings, encoder)
+    found = engine.answer("How do you make pancakes?")
+    assert found.answered and found.quotes[0].source.id == "new.md"
+    for _ in range(3):  # each rebuild is a new generation; old ones are deleted
+        build_index(corpus, index, engine_settings, encoder=encoder, rebuild=True)
+        assert engine.answer("How do you make pancakes?").answered
+    (corpus / "new.md").unlink()
+    _build(corpus, index, engine_settings, encoder)
+    gone = engine.answer("How do you make pancakes?")
+    assert all(q.source.id != "new.md" for q in gone.quotes)
+
+
+def test_ivf_index_matches_exact_search(
+    corpus: Path, tmp_path: Path, engine_settings: EngineSettings, encoder: Encoder
+) -> None:
+    exact_dir, ivf_dir = tmp_path / "exact", tmp_path / "ivf"
+    _build(corpus, exact_dir, engine_settings, encoder)
+    ivf_settings = engine_settings.model_copy(update={"index_type": "ivf"})
+    report = build_index(corpus, ivf_dir, ivf_settings, encoder=encoder)
+    assert any("IVF" in note for note in report.notes)
+    exact = Engine.open(exact_dir, engine_settings, encoder=encoder)
+    ivf = Engine.open(ivf_dir, ivf_settings, encoder=encoder)
+    assert ivf.info().index_type == "ivf" and exact.info().index_type == "flat"
+    for question in ("Who is Lynn Maalouf?", "How many civilians were killed in Mosul?"):
+        a, b = exact.answer(question), ivf.answer(question)
+        assert [q.text for q in a.quotes][:1] == [q.text for q in b.quotes][:1]
+    (corpus / "new.md").write_text("# Pancakes\n\nMix flour, eggs and milk to make pancakes.\n")
+    build_index(corpus, ivf_dir, ivf_settings, encoder=encoder)  # a delta beside the IVF rows
+    assert ivf.answer("How do you make pancakes?").quotes[0].source.id == "new.md"
+
+
+def test_removing_most_rows_compacts_into_a_new_generation(
+    corpus: Path,
+    tmp_path: Path,
+    engine_settings: EngineSettings,
+    encoder: Encoder,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(indexer, "COMPACT_MIN_ROWS", 10)
+    index = tmp_path / "index"
+    _big_corpus(corpus / "bulk", docs=30)
+    _build(corpus, index, engine_settings, encoder)
+    engine = Engine.open(index, engine_settings, encoder=encoder)
+    before = engine.answer("Who is Lynn Maalouf?")
+    generation = mf.read(index).generation
+    shutil.rmtree(corpus / "bulk")
+    report = _build(corpus, index, engine_settings, encoder)
+    assert len(report.removed) == 30 and any("compacted" in n for n in report.notes)
+    assert mf.read(index).generation != generation
+    after = engine.answer("Who is Lynn Maalouf?")
+    assert [q.text for q in after.quotes] == [q.text for q in before.quotes]
+    info = engine.info()
+    assert (info.documents, info.sentences) == (5, report.sentences)
+    for quote in after.quotes:
+        doc = (corpus / quote.source.id).read_text(encoding="utf-8")
+        assert quote.text in doc
+    assert not _build(corpus, index, engine_settings, encoder).wrote
+
+
+def test_run_on_line_is_indexed_in_part_and_said(
+    tmp_path: Path, engine_settings: EngineSettings, encoder: Encoder
+) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "article.md").write_text("# Pancakes\n\nMix flour, eggs and milk to make pancakes.\n")
+    (corpus / "dump.txt").write_text("lorem ipsum dolor sit amet consectetur " * 5_000)
+    said: list[str] = []
+    report = build_index(
+        corpus, tmp_path / "index", engine_settings, encoder=encoder, log=said.append
+    )
+    # Before: 195 "sentences" of 1,000 characters were embedded from the one line.
+    assert report.sentences <= 1 + MAX_RUN_ON_CHARS // (MAX_SENTENCE_CHARS // 2)
+    assert any("dump.txt" in m and "not indexed" in m for m in said), said
+    engine = Engine.open(tmp_path / "index", engine_settings, encoder=encoder)
+    assert engine.answer("How do you make pancakes?").quotes[0].source.id == "article.md"
+
+
+def test_large_chunks_go_to_the_encoder_in_slices(
+    tmp_path: Path,
+    corpus: Path,
+    seeds_index: Path,
+    engine_settings: EngineSettings,
+    encoder: Encoder,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The tokenizer holds every text of a call at once: a 49 MB document went to it whole.
+    slice_chars = 3_000
+    monkeypatch.setattr(indexer, "ENCODE_SLICE_CHARS", slice_chars, raising=False)
+    calls: list[list[int]] = []
+    real_encode = encoder.encode
+
+    def recording(texts: list[str], **kwargs: object) -> np.ndarray:
+        calls.append([len(t) for t in texts])
+        return real_encode(texts, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(encoder, "encode", recording)
+    index = tmp_path / "index"
+    build_index(corpus, index, engine_settings, encoder=encoder)
+    assert len(calls) > 4
+    assert max(sum(lengths[:-1]) for lengths in calls) < slice_chars
+    sliced = np.fromfile(index / mf.read(index).generation / SENTENCES_FILE, dtype=np.float32)
+    whole = np.fromfile(
+        seeds_index / mf.read(seeds_index).generation / SENTENCES_FILE, dtype=np.float32
+    )
+    dim = encoder.identity.dimension
+    cosines = (sliced.reshape(-1, dim) * whole.reshape(-1, dim)).sum(axis=1)
+    assert cosines.min() > 0.99
+
+
+def test_bad_jsonl_records_are_skipped_and_the_rest_indexed(
+    tmp_path: Path, engine_settings: EngineSettings, encoder: Encoder
+) -> None:
+    # Before: a lone surrogate in "date" failed the store insert after embedding
+    # (UnicodeEncodeError) and a record nested 100,000 deep stopped reading (RecursionError).
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    lines = [
+        '{"id": "pancakes", "text": "Mix flour, eggs and milk to make pancakes."}',
+        '{"id": "dated", "text": "The dam opened on Thursday.", "date": "\\ud800"}',
+        '{"id": "deep", "text": "Body.", "x": ' + "[" * 100_000 + "]" * 100_000 + "}",
+    ]
+    (corpus / "articles.jsonl").write_text("\n".join(lines) + "\n")
+    said: list[str] = []
+    report = build_index(
+        corpus, tmp_path / "index", engine_settings, encoder=encoder, log=said.append
+    )
+    assert report.documents == 1
+    assert {s.path for s in report.skipped} == {"articles.jsonl:2", "articles.jsonl:3"}
+    assert any(m.startswith("skipped articles.jsonl:2: ") and '"date"' in m for m in said)
