@@ -1,4 +1,5 @@
-"""The import graph of the product: no cycles, and no test code imported by the product.
+"""The import graph of the product: no cycles, no test code imported by the product, and the
+stages of ``retrieval/`` importing only the stages before them.
 
 Every module under ``bot/``, ``retrieval/`` and ``embeddings/`` is parsed (not imported), and
 every ``import`` in it counts, wherever it stands: at module level, inside a function (a lazy
@@ -173,3 +174,87 @@ def test_the_real_graph_holds_the_known_imports() -> None:
     assert {"bot.settings", "retrieval.errors"} <= GRAPH["bot.cli"]
     assert "retrieval.evaluation.gold" in GRAPH["retrieval.evaluation.squad"]
     assert "embeddings" in GRAPH["retrieval.config"]
+    assert {"retrieval.index.loaded", "retrieval.split.terms"} <= GRAPH["retrieval.search.coverage"]
+
+
+#: The stages of ``retrieval/`` in pipeline order: a stage imports only itself and earlier ones.
+STAGES = ("read", "split", "index", "search", "answer", "evaluation")
+#: The contracts every stage may import (the package itself: ``from retrieval import x``).
+SHARED = ("retrieval", "retrieval.types", "retrieval.config", "retrieval.errors")
+#: The facade the faces hold; it stands on these stages, and only evaluation stands on it.
+ENGINE = "retrieval.engine"
+ENGINE_STANDS_ON = ("index", "search", "answer")
+
+
+def place(module: str) -> str | None:
+    """Where a ``retrieval`` module stands: a stage, "shared" or "engine" (None: nowhere)."""
+    if module in SHARED:
+        return "shared"
+    if module == ENGINE:
+        return "engine"
+    parts = module.split(".")
+    if len(parts) > 1 and parts[0] == "retrieval" and parts[1] in STAGES:
+        return parts[1]
+    return None
+
+
+def may_import(module: str, target: str) -> bool:
+    """Whether ``retrieval`` module ``module`` may import ``target`` (any module of ours)."""
+    if area(target) == "bot":
+        return False
+    if area(target) != "retrieval" or place(target) == "shared":
+        return True
+    here, there = place(module), place(target)
+    if here == "shared" or here is None or there is None:
+        return False
+    if here == "engine":
+        return there in ENGINE_STANDS_ON
+    if there == "engine":
+        return here == "evaluation"
+    return STAGES.index(there) <= STAGES.index(here)
+
+
+def layering_problems(graph: Mapping[str, set[str]]) -> list[str]:
+    """Every import under ``retrieval/`` that goes against the pipeline's order."""
+    problems = []
+    for module in sorted(m for m in graph if area(m) == "retrieval"):
+        if place(module) is None:
+            problems.append(f"{module} is in no stage")
+        problems += [
+            f"{module} imports {target}"
+            for target in sorted(graph[module])
+            if not may_import(module, target)
+        ]
+    return problems
+
+
+def test_retrieval_stages_import_only_earlier_stages() -> None:
+    assert layering_problems(GRAPH) == []
+
+
+def test_the_stage_folders_are_the_stages() -> None:
+    """A new folder under retrieval/ must take its place in STAGES (and so in the checks)."""
+    folders = {p.parent.name for p in (REPO / "retrieval").glob("*/__init__.py")}
+    assert folders == set(STAGES)
+
+
+def test_the_layering_check_finds_backward_edges() -> None:
+    graph = {
+        "retrieval.read.readers": {"retrieval.types", "retrieval.read.dates"},
+        "retrieval.split.segment": {"retrieval.read.cleaning", "embeddings"},
+        "retrieval.index.loaded": {"retrieval.search.coverage", "retrieval.index.store"},
+        "retrieval.types": {"retrieval.read.readers"},
+        "retrieval.engine": {"retrieval.answer.answering", "retrieval.read.readers"},
+        "retrieval.answer.answering": {"retrieval.engine", "bot.render_text"},
+        "retrieval.evaluation.runner": {"retrieval.engine", "retrieval.answer.answering"},
+        "retrieval.stray": set(),
+        "bot.cli": {"retrieval.index.build"},
+    }
+    assert layering_problems(graph) == [
+        "retrieval.answer.answering imports bot.render_text",
+        "retrieval.answer.answering imports retrieval.engine",
+        "retrieval.engine imports retrieval.read.readers",
+        "retrieval.index.loaded imports retrieval.search.coverage",
+        "retrieval.stray is in no stage",
+        "retrieval.types imports retrieval.read.readers",
+    ]
