@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from embeddings import Encoder
-from retrieval.answer import answering
+from retrieval.answer import answering, quotes
 from retrieval.config import EngineSettings, Retriever
 from retrieval.errors import IndexCorruptError, VerbatimError, rebuild_hint
 from retrieval.index import manifest as mf
@@ -213,7 +213,7 @@ def _context(index: LoadedIndex, doc_id: str, start: int, end: int, window: int)
             raise ValueError(f"{doc_id} holds no sentence in [{start}, {end})")
         lo = max(first_pos, min(positions) - window)
         hi = min(last_pos, max(positions) + window)
-        return answering.extract(reader, lo, hi)
+        return quotes.extract(reader, lo, hi)
 
 
 def _sources(index: LoadedIndex) -> list[DocumentInfo]:
