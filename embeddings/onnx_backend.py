@@ -49,6 +49,11 @@ class OnnxEncoder:
         # 650 MiB; without them, and with blocks over 1 MiB given back, it peaks at 557 MiB
         # in the same 25 s (without the arena too: 396 MiB, but 57 s).
         options.enable_mem_pattern = False
+        # Idle intra-op threads sleep instead of spinning: the bot encodes several questions
+        # at once, and spinning threads of one call stole the cores from the others (bot_load
+        # 50 x 10 on 2 cores: 21.6 answers/s spinning, 31.2 without; one question alone
+        # costs about 1 ms more).
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         _return_large_blocks()
         self._session = onnxruntime.InferenceSession(
             str(onnx_file), options, providers=["CPUExecutionProvider"]
