@@ -38,6 +38,9 @@ _TITLE_WORD = re.compile(r"[A-Za-z][\w'-]+")
 
 #: How many example titles /start looks through.
 EXAMPLE_SCAN = 200
+#: Indexes replaced by a newer generation kept open for answers still reading them; older
+#: ones are closed (their files were deleted by the build, and open handles keep the space).
+RETIRED_KEPT = 1
 
 
 class Engine:
@@ -45,6 +48,7 @@ class Engine:
 
     def __init__(self, index: LoadedIndex, settings: EngineSettings) -> None:
         self._index = index
+        self._retired: list[LoadedIndex] = []
         self.settings = settings
         self._lock = threading.Lock()
         self._manifest_stamp = _stamp(index.index_dir)
@@ -79,6 +83,9 @@ class Engine:
                 return
             if current != old.manifest.generation:
                 self._index = LoadedIndex.open(old.index_dir, self.settings, encoder=old.encoder)
+                self._retired.append(old)
+                while len(self._retired) > RETIRED_KEPT:
+                    self._retired.pop(0).close()
             self._manifest_stamp = stamp
 
     def answer(
@@ -175,6 +182,9 @@ class Engine:
 
     def close(self) -> None:
         """Close the store connections (the engine must not be used afterwards)."""
+        for retired in self._retired:
+            retired.close()
+        self._retired.clear()
         self._index.close()
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import re
 import shutil
 import sqlite3
 import time
@@ -563,6 +564,10 @@ def _generation_name() -> str:
     return f"g{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
 
 
+#: The names :func:`_generation_name` makes.
+_OWN_GENERATION = re.compile(r"^g\d{8}T\d{6}-[0-9a-f]{6}$")
+
+
 def _publish(index_dir: Path, tmp_dir: Path, name: str, manifest: mf.Manifest) -> None:
     """Make a finished generation durable and current (the manifest swap is the commit)."""
     for path in tmp_dir.iterdir():
@@ -793,15 +798,29 @@ def _remove_orphans(conn: sqlite3.Connection, generation: Path) -> None:
             path.unlink(missing_ok=True)
 
 
+def _own(path: Path, *, tmp: bool) -> bool:
+    """Whether ``path`` is a generation folder a build made (its name says so exactly).
+
+    Anything else in the index folder (a user's ``gallery/``) is never deleted.
+    """
+    name = path.name
+    if tmp != name.endswith(TMP_SUFFIX):
+        return False
+    if tmp:
+        name = name[: -len(TMP_SUFFIX)]
+    return bool(_OWN_GENERATION.match(name)) and path.is_dir() and not path.is_symlink()
+
+
 def _remove_stale(index_dir: Path) -> None:
     """Delete generation folders a crashed build left behind (we hold the lock)."""
     for path in index_dir.glob("g*" + TMP_SUFFIX):
-        shutil.rmtree(path, ignore_errors=True)
+        if _own(path, tmp=True):
+            shutil.rmtree(path, ignore_errors=True)
 
 
 def _remove_old_generations(index_dir: Path, keep: str) -> None:
     generations = sorted(
-        (p for p in index_dir.glob("g*") if p.is_dir() and not p.name.endswith(TMP_SUFFIX)),
+        (p for p in index_dir.glob("g*") if _own(p, tmp=False)),
         key=lambda p: p.stat().st_mtime,
     )
     old = [p for p in generations if p.name != keep]

@@ -104,3 +104,33 @@ def test_context_keeps_its_contract_errors(seeds_engine: Engine) -> None:
     doc = seeds_engine.sources()[0].source.id
     with pytest.raises(ValueError, match="holds no sentence"):
         seeds_engine.context(doc, 10**9, 10**9 + 1)
+
+
+def _deleted_files_held(index: Path) -> list[str]:
+    """Files of this process under ``index`` that were deleted while still open."""
+    held = []
+    for fd in Path("/proc/self/fd").iterdir():
+        try:
+            target = str(fd.readlink())
+        except OSError:
+            continue
+        if target.startswith(str(index)) and target.endswith("(deleted)"):
+            held.append(target)
+    return held
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="needs /proc")
+def test_a_running_engine_lets_go_of_deleted_generations(
+    index: Path, engine_settings: EngineSettings, encoder: Encoder
+) -> None:
+    # A long-running bot kept every replaced generation's store and vector files open, so
+    # the disk space of deleted generations was never freed.
+    engine = Engine.open(index, engine_settings, encoder=encoder)
+    try:
+        for _ in range(3):
+            assert engine.answer(QUESTION).answered
+            build_index(REPO / "seeds", index, engine_settings, encoder=encoder, rebuild=True)
+        assert engine.answer(QUESTION).answered
+        assert _deleted_files_held(index) == []
+    finally:
+        engine.close()

@@ -316,3 +316,23 @@ def test_bad_jsonl_records_are_skipped_and_the_rest_indexed(
     assert report.documents == 1
     assert {s.path for s in report.skipped} == {"articles.jsonl:2", "articles.jsonl:3"}
     assert any(m.startswith("skipped articles.jsonl:2: ") and '"date"' in m for m in said)
+
+
+def test_builds_never_delete_folders_they_did_not_make(
+    tmp_path: Path, engine_settings: EngineSettings, encoder: Encoder
+) -> None:
+    # Old generations were found as any g* folder: `--index ~/somefolder` deleted `gallery/`.
+    index = tmp_path / "index"
+    keep = [index / "gallery", index / "g1", index / "gallery.tmp", index / "g20240101T000000-abc"]
+    for folder in keep:
+        folder.mkdir(parents=True)
+        (folder / "mine.txt").write_text("not the index's", encoding="utf-8")
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "a.txt").write_text("Penguins live in the south. They swim well.", encoding="utf-8")
+    for _ in range(3):
+        build_index(corpus, index, engine_settings, encoder=encoder, rebuild=True)
+    for folder in keep:
+        assert (folder / "mine.txt").read_text(encoding="utf-8") == "not the index's"
+    made = [p for p in index.iterdir() if p.is_dir() and p not in keep]
+    assert len(made) == 2  # the current generation and one previous
