@@ -1,14 +1,25 @@
-"""Candidate search: common words are left out of the lexical search, the rarest always kept."""
+"""Candidate search: the words the lexical search can afford, and the scores of the hybrid.
+
+The hybrid's rules are each checked against a run without them (focus floor, answer type) or
+against a reference computed from the reader's own rankings (reciprocal-rank fusion).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
+import pytest
+
+from retrieval.config import Retriever
 from retrieval.index import store
 from retrieval.index.build import _prepare
+from retrieval.index.loaded import LoadedIndex, Reader
 from retrieval.read.readers import content_hash
 from retrieval.search import candidates
+from retrieval.search.answer_type import AnswerType, expected_type, holds, question_words
 from retrieval.search.coverage import QueryTerms
+from retrieval.search.query import fts_query, prepare
 from retrieval.split.terms import acronym_key
 from retrieval.types import Document
 
@@ -92,3 +103,125 @@ def test_postings_treat_query_syntax_as_text(tmp_path: Path) -> None:
     assert len(store.postings(terms._conn, "sentences", '"penguin"')) == 1
     assert len(store.postings(terms._conn, "sentences", "")) == 0
     assert len(store.postings(terms._conn, "passages", '"nothing"')) == 0
+
+
+# -- the candidate search over a real index ----------------------------------------------------
+
+PENGUINS = "The penguins of the city zoo were fed at dawn by the keepers."
+DOCS = [
+    Document(id="zoo.txt", text=PENGUINS),
+    Document(
+        id="bergen.txt",
+        text="Officials said the harbour in Bergen would reopen next spring. Ferries will return.",
+    ),
+    Document(
+        id="harbour.txt",
+        text="Officials said the harbour would reopen next spring. Ferries will return.",
+    ),
+    Document(
+        id="mine.txt",
+        text=(
+            "Rescuers searched the collapsed mine all night long. "
+            "By morning 14 miners had been brought out alive.\n\n"
+            "Families waited at the gate of the mine in the rain."
+        ),
+    ),
+]
+QUESTIONS = [
+    PENGUINS,
+    "What did officials in Bergen say about the harbour?",
+    "How many miners were brought out alive?",
+    "Why did families wait at the gate?",
+    "What is it?",
+]
+
+
+@pytest.fixture
+def reader(index_of: Callable[[Sequence[Document]], LoadedIndex]) -> Iterator[Reader]:
+    with index_of(DOCS).reader() as reader:
+        yield reader
+
+
+def _ranked(reader: Reader, question: str, retriever: Retriever = "hybrid") -> dict[int, float]:
+    vector = reader.index.encoder.encode_one(question)
+    return {
+        c.position: c.score for c in candidates.search(reader, prepare(question), vector, retriever)
+    }
+
+
+@pytest.mark.parametrize("retriever", ["hybrid", "dense", "lexical", "rrf"])
+@pytest.mark.parametrize("question", QUESTIONS)
+def test_candidates_are_live_unique_and_best_first(
+    reader: Reader, question: str, retriever: Retriever
+) -> None:
+    vector = reader.index.encoder.encode_one(question)
+    found = candidates.search(reader, prepare(question), vector, retriever)
+    positions = [c.position for c in found]
+    assert len(set(positions)) == len(positions)
+    assert all(reader.sentence(p) is not None for p in positions)
+    scores = [c.score for c in found]
+    assert scores == sorted(scores, reverse=True)
+    if retriever == "hybrid":
+        assert found and all(0.0 <= s <= 1.0 for s in scores)
+
+
+def test_a_sentence_asked_word_for_word_scores_about_one(reader: Reader) -> None:
+    """The hybrid score is absolute: every signal is at its best for the sentence itself."""
+    scores = _ranked(reader, PENGUINS)
+    best = max(scores, key=scores.__getitem__)
+    row = reader.sentence(best)
+    assert row is not None and row.text == PENGUINS
+    assert scores[best] == pytest.approx(1.0, abs=0.02)
+
+
+def test_a_passage_without_the_names_asked_about_keeps_the_focus_floor(
+    reader: Reader, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    question = "What did officials in Bergen say about the harbour?"
+    assert prepare(question).focus == ("bergen",)
+    scored, floor = _ranked(reader, question), candidates.FOCUS_FLOOR
+    monkeypatch.setattr(candidates, "FOCUS_FLOOR", 1.0)
+    unfocused = _ranked(reader, question)
+    assert scored.keys() == unfocused.keys()
+    for pos, score in scored.items():
+        row = reader.sentence(pos)
+        assert row is not None
+        named = reader.document(row.doc).source.id == "bergen.txt"
+        share = 1.0 if named else floor
+        assert score == pytest.approx(unfocused[pos] * share), row.text
+
+
+def test_a_sentence_without_the_kind_of_answer_asked_for_is_lowered(
+    reader: Reader, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    question = "How many miners were brought out alive?"
+    kind = expected_type(question)
+    assert kind is AnswerType.NUMBER and not prepare(question).focus
+    scored, missing = _ranked(reader, question), candidates.TYPE_MISSING
+    monkeypatch.setattr(candidates, "TYPE_MISSING", 1.0)
+    plain = _ranked(reader, question)
+    lowered = 0
+    for pos, score in scored.items():
+        row = reader.sentence(pos)
+        assert row is not None
+        if holds(row.text, kind, question_words(question)):
+            assert score == pytest.approx(plain[pos])
+        else:
+            assert score == pytest.approx(plain[pos] * missing)
+            lowered += 1
+    assert 0 < lowered < len(scored)
+
+
+def test_rrf_sums_reciprocal_ranks(reader: Reader) -> None:
+    """Differential: the fused scores from the two rankings the reader gives."""
+    question = "How many miners were brought out alive?"
+    prepared = prepare(question)
+    vector = reader.index.encoder.encode_one(question)
+    expected: dict[int, float] = {}
+    for ranking in (
+        reader.dense("sentences", vector, candidates.DENSE_SENTENCES),
+        reader.lexical("sentences", fts_query(prepared.terms), candidates.LEXICAL_SENTENCES),
+    ):
+        for rank, (pos, _score) in enumerate(ranking):
+            expected[pos] = expected.get(pos, 0.0) + 1.0 / (candidates.RRF_K + rank + 1)
+    assert _ranked(reader, question, "rrf") == pytest.approx(expected)

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import pytest
 
 from retrieval.index import store
 from retrieval.index.build import _prepare
+from retrieval.index.loaded import LoadedIndex
 from retrieval.read.readers import content_hash
-from retrieval.search.coverage import QueryTerms
+from retrieval.search.coverage import QueryTerms, idf, query_terms
 from retrieval.split.terms import acronym_key, sentence_terms, stem
 from retrieval.types import Document
 
@@ -77,3 +78,54 @@ def test_deleting_a_document_takes_its_terms_along(conn: object) -> None:
     assert stem("baghdad") not in frequencies
     assert frequencies[stem("sdf")] == (1, 1)
     assert store.stats(conn).documents == 2  # type: ignore[arg-type]
+
+
+def test_idf_falls_as_a_term_gets_common() -> None:
+    weights = [idf(df, 100) for df in (0, 1, 10, 100)]
+    assert weights == sorted(weights, reverse=True) and len(set(weights)) == 4
+    assert weights[-1] > 0
+
+
+def test_weights_and_frequencies_are_of_the_stems(conn: object) -> None:
+    terms = _terms(conn)
+    stats = store.stats(conn)  # type: ignore[arg-type]
+    assert terms.sentence_frequency("sdf") == 2 and terms.sentence_frequency("weather") == 1
+    assert terms.weight("weather") == pytest.approx(idf(1, stats.sentences))
+    assert terms.weight("weather", passages=True) == pytest.approx(idf(1, stats.passages))
+    # a word the question does not hold weighs nothing, however common
+    assert terms.weight("rain") == 0.0 and terms.sentence_frequency("rain") == 0
+
+
+def test_passage_coverage_uses_passage_weights(conn: object) -> None:
+    terms = _terms(conn)
+    held = [store.term_string(sentence_terms("The weather was mild."))]
+    for passages, weights in [(False, terms.sentence_weights), (True, terms.passage_weights)]:
+        weather = dict(zip(terms.stems, weights, strict=True))[stem("weather")]
+        share = terms.coverage(held, passages=passages)[0]
+        assert share == pytest.approx(weather / weights.sum())
+    assert terms.coverage(held)[0] != pytest.approx(terms.coverage(held, passages=True)[0])
+
+
+DOCS = [Document(id=i, text=t) for i, t in TEXTS.items()]
+
+
+def test_a_question_shares_the_index_caches(
+    index_of: Callable[[Sequence[Document]], LoadedIndex], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Facts read for one question serve the next: the store is not asked again."""
+    index = index_of(DOCS)
+    words = ["sdf", "iraq", "weather"]
+    with index.reader() as reader:
+        stats = reader.state.stats
+        first = query_terms(reader, words)
+        assert set(first.stems) <= index.facts_cache.keys()
+
+        def no_store(*_args: object) -> None:
+            raise AssertionError("asked the store again")
+
+        monkeypatch.setattr(store, "term_facts", no_store)
+        again = query_terms(reader, words)
+        monkeypatch.undo()
+        fresh = QueryTerms(reader.conn, words, sentences=stats.sentences, passages=stats.passages)
+    assert again.sentence_weights.tolist() == fresh.sentence_weights.tolist()
+    assert again.passage_weights.tolist() == fresh.passage_weights.tolist()
