@@ -20,17 +20,11 @@ HOME = {
     NOT_FOUND_MESSAGE: Path("retrieval/answer/answering.py"),
     DEFAULT_MIN_RELEVANCE: Path("retrieval/config.py"),
 }
-TELEGRAM_COPY = pytest.mark.xfail(
-    strict=False,
-    reason="bot/telegram/render.py keeps its own NOT_FOUND; its owner (a parallel change) "
-    "imports retrieval.answer.answering.NOT_FOUND_MESSAGE",
-)
 FOLDERS = [Path("embeddings"), Path("retrieval"), Path("bot"), Path("bot/telegram")]
 CASES = [
     pytest.param(
         value,
         folder,
-        marks=[TELEGRAM_COPY] if (value, folder) == (NOT_FOUND_MESSAGE, FOLDERS[-1]) else [],
         id=f"{type(value).__name__}-{folder}",
     )
     for value in HOME

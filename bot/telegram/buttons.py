@@ -24,7 +24,8 @@ def _pressed(
     update: Update, context: Context
 ) -> tuple[CallbackQuery, Callback | None, Message | None]:
     query = update.callback_query
-    assert query is not None
+    if query is None:
+        raise TypeError("a button handler got an update without a callback query")
     message = query.message if isinstance(query.message, Message) else None
     return query, decode(query.data), message
 
@@ -74,10 +75,9 @@ async def on_context(update: Update, context: Context) -> None:
     query, pressed, message = _pressed(update, context)
     state = _state(svc, pressed)
     quotes = state.answer.quotes if state else ()
-    if pressed is None or message is None or not 0 <= pressed.arg < len(quotes):
+    if state is None or pressed is None or message is None or not 0 <= pressed.arg < len(quotes):
         await query.answer(render.EXPIRED)
         return
-    assert state is not None
     quote = quotes[pressed.arg]
     try:
         extract = await asyncio.to_thread(
@@ -120,5 +120,5 @@ async def on_sources_page(update: Update, context: Context) -> None:
 
 async def on_stale(update: Update, context: Context) -> None:
     """Any other button: data that is not ours, or from an older version of the bot."""
-    assert update.callback_query is not None
-    await update.callback_query.answer(render.EXPIRED)
+    if update.callback_query is not None:
+        await update.callback_query.answer(render.EXPIRED)

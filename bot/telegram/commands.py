@@ -19,7 +19,8 @@ Context = ContextTypes.DEFAULT_TYPE
 
 
 async def on_start(update: Update, context: Context) -> None:
-    assert update.effective_message and update.effective_chat
+    if not (update.effective_message and update.effective_chat):
+        return  # registered only for updates that carry it
     examples = await asyncio.to_thread(
         services(context).engine.example_questions, EXAMPLE_QUESTIONS
     )
@@ -33,18 +34,21 @@ async def on_start(update: Update, context: Context) -> None:
 
 
 async def on_help(update: Update, context: Context) -> None:
-    assert update.effective_message
+    if not (update.effective_message):
+        return  # registered only for updates that carry it
     await send_chunks(update.effective_message, [render.help_text(context.bot.username)])
 
 
 async def on_about(update: Update, context: Context) -> None:
-    assert update.effective_message
+    if not (update.effective_message):
+        return  # registered only for updates that carry it
     info = await asyncio.to_thread(services(context).engine.info)
     await send_chunks(update.effective_message, [render.about_text(info)])
 
 
 async def on_sources(update: Update, context: Context) -> None:
-    assert update.effective_message
+    if not (update.effective_message):
+        return  # registered only for updates that carry it
     docs = await asyncio.to_thread(services(context).engine.sources)
     page, markup = render.sources_page(docs, 0)
     await send_chunks(update.effective_message, [page], markup=markup)
@@ -53,7 +57,8 @@ async def on_sources(update: Update, context: Context) -> None:
 async def on_reindex(update: Update, context: Context) -> None:
     """Rebuild the index from the corpus and swap the engine, without a restart (admins only)."""
     svc, message = services(context), update.effective_message
-    assert message is not None
+    if message is None:
+        return  # registered only for updates that carry it
     if not svc.access.is_admin(update.effective_user.id if update.effective_user else None):
         await send_chunks(message, [render.fixed(render.NOT_ADMIN)])
         return

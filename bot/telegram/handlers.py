@@ -51,14 +51,16 @@ GROUP_UNKNOWN_COMMAND = filters.ChatType.GROUPS & _NEW_MESSAGE & filters.COMMAND
 
 
 async def on_private_text(update: Update, context: Context) -> None:
-    assert update.effective_message
+    if not (update.effective_message):
+        return  # registered only for updates that carry it
     await answer_question(update, context, private_question(update.effective_message))
 
 
 async def on_group_text(update: Update, context: Context) -> None:
     """Answer a group message only when it mentions the bot or replies to it."""
     message = update.effective_message
-    assert message is not None
+    if message is None:
+        return  # registered only for updates that carry it
     question = group_question(message, context.bot.username, context.bot.id)
     if question is None:
         return
@@ -71,7 +73,8 @@ async def on_group_text(update: Update, context: Context) -> None:
 
 async def on_ask(update: Update, context: Context) -> None:
     message = update.effective_message
-    assert message is not None
+    if message is None:
+        return  # registered only for updates that carry it
     question = command_question(message)
     if not question:
         await send_chunks(message, [render.fixed(render.ASK_USAGE)])
@@ -80,19 +83,22 @@ async def on_ask(update: Update, context: Context) -> None:
 
 
 async def on_non_text(update: Update, context: Context) -> None:
-    assert update.effective_message
+    if not (update.effective_message):
+        return  # registered only for updates that carry it
     await send_chunks(update.effective_message, [render.fixed(render.NON_TEXT)])
 
 
 async def on_unknown_command(update: Update, context: Context) -> None:
-    assert update.effective_message
+    if not (update.effective_message):
+        return  # registered only for updates that carry it
     await send_chunks(update.effective_message, [render.fixed(render.UNKNOWN_COMMAND)])
 
 
 async def on_group_unknown_command(update: Update, context: Context) -> None:
     """``/frobnicate@this_bot`` in a group; a bare ``/frobnicate`` may be for another bot."""
     message = update.effective_message
-    assert message is not None
+    if message is None:
+        return  # registered only for updates that carry it
     target = command_target(message, context.bot.username)
     if target is not None and target.lower() == context.bot.username.lower():
         await send_chunks(message, [render.fixed(render.UNKNOWN_COMMAND)])
@@ -101,7 +107,8 @@ async def on_group_unknown_command(update: Update, context: Context) -> None:
 async def on_inline_query(update: Update, context: Context) -> None:
     """``@bot question`` in any chat: the top quotes, each inserting itself with its citation."""
     svc, query = services(context), update.inline_query
-    assert query is not None
+    if query is None:
+        return  # registered only for updates that carry it
     question = inline_question(query.query, InlineQueryLimit.MAX_QUERY_LENGTH)
     if len(question) < MIN_INLINE_QUERY_CHARS:
         await query.answer(

@@ -55,8 +55,8 @@ def _scrub(record: logging.LogRecord) -> None:
 
 
 def _factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
-    assert _previous_factory is not None
-    record = _previous_factory(*args, **kwargs)
+    make = _previous_factory if _previous_factory is not None else logging.LogRecord
+    record = make(*args, **kwargs)
     if _secrets:
         _scrub(record)
     return record

@@ -28,6 +28,7 @@ from telegram.constants import MessageLimit, ParseMode
 
 from bot.telegram.callbacks import Action, encode
 from bot.telegram.parse import clean
+from retrieval.answer.answering import NOT_FOUND_MESSAGE
 from retrieval.types import Answer, DocumentInfo, Extract, IndexInfo, Quote, Source
 
 MAX_MESSAGE_LENGTH = MessageLimit.MAX_TEXT_LENGTH
@@ -38,7 +39,7 @@ BLOCK_SEPARATOR = "\n\n"
 PLAIN_QUOTE_MARK = "> "
 LINKABLE_SCHEMES = frozenset({"http", "https"})
 
-NOT_FOUND = "I couldn't find this in the articles."
+NOT_FOUND = NOT_FOUND_MESSAGE
 REFUSED = "Sorry, this bot is private and you are not on its list of users."
 RATE_LIMITED = "You are asking faster than I can keep up. Please wait a minute and ask again."
 EXPIRED = "This answer has expired. Please ask the question again."

@@ -56,7 +56,8 @@ async def send_chunks(
             reply=reply if quote and i == 0 else None,
             markup=markup if last else None,
         )
-    assert sent is not None, "nothing to send"
+    if sent is None:
+        raise ValueError("nothing to send: the text rendered to no message")
     return sent
 
 
@@ -143,7 +144,8 @@ async def answer_question(
     """
     svc = services(context)
     message, chat, user = update.effective_message, update.effective_chat, update.effective_user
-    assert message is not None and chat is not None
+    if message is None or chat is None:
+        return  # registered only for updates that carry it
     user_id = user.id if user else chat.id
     if not await svc.limiter.try_acquire(user_id):
         await send_chunks(message, [render.fixed(render.RATE_LIMITED)])

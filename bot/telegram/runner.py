@@ -95,7 +95,8 @@ async def run_bot(
     async with app:  # initialize() calls getMe; shutdown() always runs
         if app.post_init is not None:
             await app.post_init(app)
-        assert app.updater is not None
+        if app.updater is None:
+            raise RuntimeError("the application was built without an updater")
         if isinstance(mode, Webhook):
             await app.updater.start_webhook(
                 listen=mode.listen,

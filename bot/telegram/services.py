@@ -76,5 +76,6 @@ class Services:
 def services(context: Any) -> Services:
     """The ``Services`` of the application handling ``context``."""
     found = context.bot_data[SERVICES_KEY]
-    assert isinstance(found, Services)
+    if not isinstance(found, Services):
+        raise TypeError(f"bot_data[{SERVICES_KEY!r}] holds {type(found).__name__}, not Services")
     return found

@@ -176,7 +176,8 @@ class LoadedIndex:
     def state(self) -> VectorState:
         if self._state is None:
             self.refresh()
-        assert self._state is not None
+        if self._state is None:
+            raise RuntimeError(f"the index at {self.index_dir} did not load its vectors")
         return self._state
 
     def refresh(self) -> VectorState:
