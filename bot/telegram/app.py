@@ -8,9 +8,11 @@ and the token is registered for redaction from logs before anything can log it.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import os
+from concurrent.futures import ThreadPoolExecutor
 
 from telegram import BotCommand, BotCommandScopeChat, LinkPreviewOptions
 from telegram.constants import ParseMode
@@ -28,6 +30,8 @@ log = logging.getLogger(__name__)
 
 PTB_TIMEDELTA_ENV = "PTB_TIMEDELTA"
 BOT_PATH = "/bot"
+#: Engine calls in flight at least, whatever the cores (one slow call never stops the rest).
+MIN_ANSWERING_WORKERS = 2
 FILE_BOT_PATH = "/file/bot"
 
 
@@ -78,8 +82,26 @@ def build_application(
     return app
 
 
+def answering_workers() -> int:
+    """Threads that run engine calls: one per core this process may use (at least two)."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    return max(MIN_ANSWERING_WORKERS, cores)
+
+
 async def on_startup(app: Application) -> None:
-    """Register the commands with setMyCommands; admins also see /reindex in their chats."""
+    """Size the answering threads; register the commands (admins also see /reindex).
+
+    Engine calls run in the event loop's default executor. Python's default (cores + 4
+    threads) ran six answers at once on two cores, each slowing the others: with 50 users
+    asking at once, each user's first reply came at p95 2.6 s; with one thread per core,
+    1.2 s (``benchmarks/bot_load.py``). Long jobs (/reindex) run in a thread of their own.
+    """
+    asyncio.get_running_loop().set_default_executor(
+        ThreadPoolExecutor(max_workers=answering_workers(), thread_name_prefix="verbatim-answer")
+    )
     public = [BotCommand(name, about) for name, about in render.COMMANDS]
     await app.bot.set_my_commands(public)
     admin = public + [BotCommand(name, about) for name, about in render.ADMIN_COMMANDS]

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import threading
+from collections.abc import Callable
+from typing import TypeVar
 
 from telegram import Update
 from telegram.constants import ChatType
@@ -12,6 +15,8 @@ from bot.telegram import render
 from bot.telegram.replies import send_chunks
 from bot.telegram.services import services
 from retrieval.errors import VerbatimError
+
+T = TypeVar("T")
 
 EXAMPLE_QUESTIONS = 3
 
@@ -69,7 +74,8 @@ async def on_reindex(update: Update, context: Context) -> None:
         started = render.REINDEX_STARTED.format(corpus=svc.settings.corpus)
         await send_chunks(message, [render.fixed(started)])
         try:
-            engine = await asyncio.to_thread(svc.rebuild)
+            # its own thread: the default executor is sized for answering (see app.on_startup)
+            engine = await _in_own_thread(svc.rebuild)
         except VerbatimError as exc:
             failed = render.REINDEX_FAILED.format(message=exc.message)
             await send_chunks(message, [render.fixed(failed)])
@@ -77,3 +83,29 @@ async def on_reindex(update: Update, context: Context) -> None:
         svc.engine = engine
         info = await asyncio.to_thread(engine.info)
     await send_chunks(message, [render.reindexed_text(info)])
+
+
+async def _in_own_thread(work: Callable[[], T]) -> T:
+    """Run ``work`` in a thread of its own, so a long job never takes an answering worker."""
+    loop = asyncio.get_running_loop()
+    done: asyncio.Future[T] = loop.create_future()
+
+    def run() -> None:
+        try:
+            result = work()
+        except BaseException as exc:  # handed to the awaiting coroutine
+            loop.call_soon_threadsafe(_settle, done, None, exc)
+        else:
+            loop.call_soon_threadsafe(_settle, done, result, None)
+
+    threading.Thread(target=run, name="verbatim-reindex", daemon=True).start()
+    return await done
+
+
+def _settle(done: asyncio.Future[T], result: T | None, exc: BaseException | None) -> None:
+    if done.cancelled():
+        return
+    if exc is not None:
+        done.set_exception(exc)
+    else:
+        done.set_result(result)  # type: ignore[arg-type]

@@ -172,3 +172,36 @@ async def test_reindex_is_for_admins_and_picks_up_changes(
     after = standin.send(ALICE, question)
     quotes = quotes_in(text_of(await standin.reply_to(after)))
     assert any("runs every morning at seven" in quote for quote in quotes)
+
+
+async def test_questions_are_answered_while_a_reindex_runs(
+    standin: BotApiStandIn, start_bot: BotFactory, monkeypatch
+) -> None:
+    """A /reindex takes a thread of its own: it never holds the threads answering questions."""
+    import threading
+
+    from bot.telegram import app
+    from bot.telegram.services import Services
+
+    release, entered = threading.Event(), threading.Event()
+
+    def slow_rebuild(self: Services) -> Engine:
+        # a rebuild that lasts until the questions below are answered (the engine is kept:
+        # what is tested is where the rebuild runs, and the shared seeds index stays as it is)
+        entered.set()
+        release.wait(timeout=120)
+        return self.engine
+
+    monkeypatch.setattr(Services, "rebuild", slow_rebuild)
+    # one answering thread: a rebuild holding it would stop every question
+    monkeypatch.setattr(app, "answering_workers", lambda: 1)
+    await start_bot()
+    started = standin.send(ADMIN, "/reindex")
+    await standin.wait_for(entered.is_set, timeout=60)
+    try:
+        asked = [standin.send(user, SEED_QUESTION) for user in (ALICE, BOB) for _ in range(2)]
+        for message in asked:
+            assert quotes_in(text_of(await standin.reply_to(message, timeout=60)))
+    finally:
+        release.set()
+    await standin.wait_for(lambda: len(standin.replies_to(started)) == 2, timeout=120)
