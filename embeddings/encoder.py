@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import NamedTuple, Protocol
@@ -53,6 +54,8 @@ _VARIANTS = {
 }
 ENCODER_BACKENDS = tuple(_VARIANTS)
 DEFAULT_BACKEND = "onnx-int8"
+#: Query vectors remembered by ``encode_one`` (1.5 KB each).
+QUERY_CACHE = 1024
 #: The fewest tokens ``max_tokens`` may ask for: the start and end markers.
 MIN_TOKENS = 2
 
@@ -116,6 +119,8 @@ class Encoder:
         self.backend = backend
         self._loaded: _Loaded | None = None
         self._lock = threading.Lock()
+        self._queries: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._query_lock = threading.Lock()
 
     @property
     def variant(self) -> str:
@@ -182,5 +187,20 @@ class Encoder:
         return backend.encode(texts, progress=show, max_tokens=max_tokens)
 
     def encode_one(self, text: str) -> np.ndarray:
-        """Encode a single query: a ``(dimension,)`` unit vector."""
-        return self.encode([text])[0]
+        """Encode a single query: a ``(dimension,)`` unit vector (read-only).
+
+        The last ``QUERY_CACHE`` queries are remembered: /more and the context buttons answer
+        the same question again, and people ask the same things.
+        """
+        with self._query_lock:
+            cached = self._queries.get(text)
+            if cached is not None:
+                self._queries.move_to_end(text)
+                return cached
+        vector = self.encode([text])[0]
+        vector.flags.writeable = False
+        with self._query_lock:
+            self._queries[text] = vector
+            while len(self._queries) > QUERY_CACHE:
+                self._queries.popitem(last=False)
+        return vector

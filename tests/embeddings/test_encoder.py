@@ -276,3 +276,30 @@ def test_int8_stays_close_to_fp32_on_squad(
     worst = squad_sentences[int(np.argmin(similarity))]
     assert similarity.min() >= MIN_COSINE, f"min cosine {similarity.min():.4f} for {worst!r}"
     assert similarity.mean() >= MEAN_COSINE, f"mean cosine {similarity.mean():.4f}"
+
+
+def test_a_repeated_query_is_remembered_and_cannot_be_changed(
+    encoder: Encoder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from embeddings import encoder as encoder_module
+
+    question = "Who leads the rights office in the region?"
+    first = encoder.encode_one(question)
+    assert np.allclose(first, encoder.encode([question])[0], atol=1e-6)
+    with pytest.raises(ValueError):
+        first[0] = 0.0  # shared between callers: read-only
+    calls = []
+    real = encoder.encode
+
+    def counting(texts, **kwargs):
+        calls.append(list(texts))
+        return real(texts, **kwargs)
+
+    monkeypatch.setattr(encoder, "encode", counting)
+    assert encoder.encode_one(question) is first
+    assert calls == []
+    monkeypatch.setattr(encoder_module, "QUERY_CACHE", 2)
+    for other in ("one", "two", "three"):
+        encoder.encode_one(other)
+    encoder.encode_one(question)  # pushed out by the three others: encoded again
+    assert calls[-1] == [question]
