@@ -16,7 +16,7 @@ import os
 import sqlite3
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -383,7 +383,18 @@ class Reader:
 
     def sentences(self, positions: Sequence[int]) -> dict[int, store.SentenceRow | None]:
         """Rows of ``positions`` (None for a removed or unknown one)."""
-        known, shared = self._sentences, self.index.sentence_cache
+        return self._rows_at(
+            positions, self._sentences, self.index.sentence_cache, store.sentence_rows
+        )
+
+    def _rows_at(
+        self,
+        positions: Sequence[int],
+        known: dict[int, Any],
+        shared: dict[int, Any],
+        read: Callable[[sqlite3.Connection, Sequence[int]], Sequence[Any]],
+    ) -> dict[int, Any]:
+        """Rows from this answer's cache, else the index's, else the store (one query)."""
         missing = []
         for pos in positions:
             if pos not in known:
@@ -393,7 +404,7 @@ class Reader:
                 else:
                     known[pos] = row
         if missing:
-            found = {row.pos: row for row in store.sentence_rows(self.conn, missing)}
+            found = {row.pos: row for row in read(self.conn, missing)}
             self._share(shared, found)
             for pos in missing:
                 known[pos] = found.get(pos)
@@ -414,21 +425,10 @@ class Reader:
         return self._sentences[pos]
 
     def passages(self, positions: Sequence[int]) -> dict[int, store.PassageRow | None]:
-        known, shared = self._passages, self.index.passage_cache
-        missing = []
-        for pos in positions:
-            if pos not in known:
-                row = shared.get(pos)
-                if row is None:
-                    missing.append(pos)
-                else:
-                    known[pos] = row
-        if missing:
-            found = {row.pos: row for row in store.passage_rows(self.conn, missing)}
-            self._share(shared, found)
-            for pos in missing:
-                known[pos] = found.get(pos)
-        return {p: known[p] for p in positions}
+        """Rows of ``positions`` (None for a removed or unknown one)."""
+        return self._rows_at(
+            positions, self._passages, self.index.passage_cache, store.passage_rows
+        )
 
     def document(self, idx: int) -> store.DocumentRow:
         row = self._documents.get(idx)

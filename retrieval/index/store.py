@@ -21,7 +21,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -499,33 +499,22 @@ def _chunks(values: Sequence[int]) -> Iterable[Sequence[int]]:
 
 def sentence_rows(conn: sqlite3.Connection, positions: Sequence[int]) -> list[SentenceRow]:
     """The live sentences among ``positions`` (absent ones are skipped), in no set order."""
-    rows: list[SentenceRow] = []
-    for chunk in _chunks(positions):
-        marks = ",".join("?" * len(chunk))
-        rows.extend(
-            SentenceRow(pos, doc, ordinal, passage, start, end, text, terms)
-            for pos, doc, ordinal, passage, start, end, text, terms in conn.execute(
-                "SELECT pos, doc, ordinal, passage, start, end, text, terms FROM sentences "
-                f"WHERE pos IN ({marks})",
-                tuple(chunk),
-            )
-        )
-    return rows
+    return _rows_in(conn, "sentences", SentenceRow, positions)
 
 
 def passage_rows(conn: sqlite3.Connection, positions: Sequence[int]) -> list[PassageRow]:
     """The live passages among ``positions``."""
-    rows: list[PassageRow] = []
+    return _rows_in(conn, "passages", PassageRow, positions)
+
+
+def _rows_in(conn: sqlite3.Connection, table: str, row: Any, positions: Sequence[int]) -> list[Any]:
+    """Rows of ``table`` at ``positions`` as ``row`` tuples (its fields name the columns)."""
+    columns = ", ".join(row._fields)
+    rows: list[Any] = []
     for chunk in _chunks(positions):
         marks = ",".join("?" * len(chunk))
-        rows.extend(
-            PassageRow(pos, doc, ordinal, start, end, first, last, terms)
-            for pos, doc, ordinal, start, end, first, last, terms in conn.execute(
-                "SELECT pos, doc, ordinal, start, end, first, last, terms FROM passages "
-                f"WHERE pos IN ({marks})",
-                tuple(chunk),
-            )
-        )
+        query = f"SELECT {columns} FROM {table} WHERE pos IN ({marks})"
+        rows.extend(map(row._make, conn.execute(query, tuple(chunk))))
     return rows
 
 
