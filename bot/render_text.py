@@ -53,10 +53,21 @@ def citation(source: Source) -> str:
     return terminal_safe(text)
 
 
+def page_label(pages: tuple[int, int] | None) -> str | None:
+    """``p. 4`` or ``pp. 4–5`` for an extract of a PDF; None when its document has no pages."""
+    if pages is None:
+        return None
+    first, last = pages
+    return f"p. {first}" if first == last else f"pp. {first}–{last}"
+
+
 def _position(extract: Extract) -> str:
     if extract.first_sentence == extract.last_sentence:
-        return f"sentence {extract.first_sentence + 1}"
-    return f"sentences {extract.first_sentence + 1}–{extract.last_sentence + 1}"
+        where = f"sentence {extract.first_sentence + 1}"
+    else:
+        where = f"sentences {extract.first_sentence + 1}–{extract.last_sentence + 1}"
+    page = page_label(extract.pages)
+    return f"{page}, {where}" if page else where
 
 
 def _quoted(text: str) -> str:

@@ -6,6 +6,8 @@ Offsets are character offsets into a document's stored ``text`` (Python ``str`` 
 
 from __future__ import annotations
 
+from bisect import bisect_right
+from collections.abc import Sequence
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -28,7 +30,9 @@ class Document(Frozen):
     """One article as stored: quotes are cut from ``text`` and never from anything else.
 
     ``indexable`` lists the spans of ``text`` that survived cleaning (boilerplate dropped);
-    only they are segmented and indexed, but ``text`` itself is never altered.
+    only they are segmented and indexed, but ``text`` itself is never altered. ``pages`` holds
+    where each page starts in ``text`` (page 1 first; a page without text starts where the
+    next one does); it is empty for documents that have no pages (all but PDFs).
     """
 
     id: str
@@ -37,6 +41,20 @@ class Document(Frozen):
     date: str | None = None
     url: str | None = None
     indexable: tuple[Span, ...] = ()
+    pages: tuple[int, ...] = ()
+
+
+def page_range(pages: Sequence[int], start: int, end: int) -> tuple[int, int] | None:
+    """The first and last page (1-based) of ``text[start:end]``, given ``Document.pages``.
+
+    None for a document without pages. A page without text shares its start with the next
+    page, which is the one counted.
+    """
+    if not pages:
+        return None
+    first = max(1, bisect_right(pages, start))
+    last = max(first, bisect_right(pages, max(start, end - 1)))
+    return first, last
 
 
 class Sentence(Frozen):
@@ -73,7 +91,8 @@ class Source(Frozen):
 class Extract(Frozen):
     """Verbatim text of one document: ``text == document.text[start:end]``.
 
-    ``first_sentence``/``last_sentence`` give its position as sentence ordinals.
+    ``first_sentence``/``last_sentence`` give its position as sentence ordinals; ``pages`` the
+    first and last page (1-based) the text spans, None for a document without pages.
     """
 
     text: str
@@ -82,6 +101,7 @@ class Extract(Frozen):
     source: Source
     first_sentence: int
     last_sentence: int
+    pages: tuple[int, int] | None = None
 
 
 class Quote(Extract):

@@ -26,6 +26,7 @@ from telegram import (
 )
 from telegram.constants import MessageLimit, ParseMode
 
+from bot.render_text import page_label
 from bot.telegram.callbacks import Action, encode
 from bot.telegram.parse import clean
 from retrieval.answer.answering import NOT_FOUND_MESSAGE
@@ -115,27 +116,33 @@ def _title(source: Source) -> str:
     return _shorten(source.title or source.id, MAX_TITLE_CHARS)
 
 
-def citation(number: int | None, source: Source) -> Chunk:
-    """``[1] title — date``, the title linked when there is a URL."""
+def citation(number: int | None, source: Source, pages: tuple[int, int] | None = None) -> Chunk:
+    """``[1] title — date, p. 4``, the title linked when there is a URL.
+
+    ``pages`` are the pages the cited text spans (for a PDF), shown as ``p. 4`` or ``pp. 4–5``.
+    """
     prefix = f"[{number}] " if number is not None else ""
     date = f" — {source.date}" if source.date else ""
+    label = page_label(pages)
+    where = f", {label}" if label else ""
     url = _link(source)
     title = _esc(_title(source))
     linked = f'<a href="{html.escape(url, quote=True)}">{title}</a>' if url else title
     plain_url = f" ({url})" if url else ""
     return Chunk(
-        html=f"{prefix}{linked}{_esc(date)}", plain=f"{prefix}{_title(source)}{date}{plain_url}"
+        html=f"{prefix}{linked}{_esc(date)}{where}",
+        plain=f"{prefix}{_title(source)}{date}{where}{plain_url}",
     )
 
 
 def _agreement(extracts: Sequence[Extract]) -> Chunk | None:
     """The "Also in" note naming other articles that say the same thing."""
-    seen: dict[str, Source] = {}
+    seen: dict[str, Extract] = {}
     for extract in extracts:
-        seen.setdefault(extract.source.id, extract.source)
+        seen.setdefault(extract.source.id, extract)
     if not seen:
         return None
-    cites = [citation(None, source) for source in seen.values()]
+    cites = [citation(None, extract.source, extract.pages) for extract in seen.values()]
     return Chunk(
         html="<i>Also in:</i> " + "; ".join(c.html for c in cites),
         plain="Also in: " + "; ".join(c.plain for c in cites),
@@ -225,7 +232,7 @@ def pack(blocks: Iterable[Chunk]) -> list[Chunk]:
 
 
 def _quote(quote: Quote, number: int) -> list[Chunk]:
-    tail = [citation(number, quote.source)]
+    tail = [citation(number, quote.source, quote.pages)]
     note = _agreement(quote.also_in)
     if note is not None:
         tail.append(note)
@@ -289,7 +296,9 @@ def context_chunks(extract: Extract, quote: Quote, number: int) -> list[Chunk]:
     inside = 0 <= start <= end <= len(extract.text) and extract.text[start:end] == quote.text
     header = Chunk(f"<b>Context of [{number}]</b>", f"Context of [{number}]")
     blocks = quote_blocks(
-        extract.text, [citation(number, extract.source)], bold=(start, end) if inside else None
+        extract.text,
+        [citation(number, extract.source, extract.pages)],
+        bold=(start, end) if inside else None,
     )
     return pack([header, *blocks])
 
@@ -401,7 +410,7 @@ def inline_results(answer: Answer, key: str) -> list[InlineQueryResultArticle]:
     """Inline mode: one result per quote, inserting the quote with its citation."""
     results = []
     for i, quote in enumerate(answer.quotes):
-        cite = citation(None, quote.source)
+        cite = citation(None, quote.source, quote.pages)
         chunks = quote_blocks(quote.text, [cite])
         if len(chunks) != 1:  # a quote too long for one message is not offered inline
             continue

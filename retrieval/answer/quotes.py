@@ -1,7 +1,8 @@
 """Quotes: candidate sentences cut into verbatim, self-contained quotes, best first.
 
 A quote is a run of sentences of one passage, cut from the stored text by offsets and never
-rewritten (``text == document text[start:end]``). It takes along what makes it read on its
+rewritten (``text == document text[start:end]``), with the pages it spans when its document
+has pages (a PDF). It takes along what makes it read on its
 own; quotes never overlap; a sentence that repeats one already chosen is dropped, and one that
 says the same in another article is folded into the quote's ``also_in``.
 """
@@ -16,7 +17,7 @@ import numpy as np
 
 from retrieval.index.loaded import Reader
 from retrieval.search.candidates import Scored
-from retrieval.types import Extract, Quote
+from retrieval.types import Extract, Quote, page_range
 
 #: Later quotes must score at least this share of the first (hybrid scores are absolute).
 RELATIVE_FLOOR = 0.7
@@ -43,13 +44,15 @@ def extract(reader: Reader, first: int, last: int) -> Extract:
     if row_a is None or row_b is None or row_a.doc != row_b.doc:
         raise ValueError(f"sentences {first}..{last} are not one live document's")
     text = reader.text(row_a.doc)
+    document = reader.document(row_a.doc)
     return Extract(
         text=text[row_a.start : row_b.end],
         start=row_a.start,
         end=row_b.end,
-        source=reader.document(row_a.doc).source,
+        source=document.source,
         first_sentence=row_a.ordinal,
         last_sentence=row_b.ordinal,
+        pages=page_range(document.pages, row_a.start, row_b.end),
     )
 
 

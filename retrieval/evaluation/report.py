@@ -155,6 +155,7 @@ def _quote_record(quote: Quote) -> dict[str, Any]:
         "source": quote.source.id,
         "start": quote.start,
         "end": quote.end,
+        "pages": list(quote.pages) if quote.pages else None,
         "score": quote.score,
         "also_in": [extract.source.id for extract in quote.also_in],
     }

@@ -215,7 +215,7 @@ def _plan(corpus: Path | Sequence[Document], conn: sqlite3.Connection | None, sa
 def _current(index_dir: Path, settings: EngineSettings) -> tuple[mf.Manifest | None, str | None]:
     """The manifest whose generation this build may update in place, or why it can't."""
     try:
-        current = mf.read(index_dir)
+        current = mf.read(index_dir, migratable=True)
         check_compatible(index_dir, current, settings)
         generation = mf.generation_dir(index_dir, current)
     except VerbatimError as exc:
@@ -277,6 +277,7 @@ def build_index(
                 raise _write_failure(index_dir, exc) from exc
         generation = mf.generation_dir(index_dir, current)
         try:
+            current = _migrate(index_dir, generation, current, say)
             return _update(corpus, index_dir, generation, current, settings, encoder, say, started)
         except VerbatimError:
             raise
@@ -286,6 +287,25 @@ def build_index(
             if failure is None:
                 raise  # not the store's fault: a bug, shown as it is
             raise failure from exc
+
+
+def _migrate(index_dir: Path, generation: Path, current: mf.Manifest, say: Log) -> mf.Manifest:
+    """Bring an index of an older schema (``mf.MIGRATABLE_SCHEMAS``) up to date in place.
+
+    Opening its store for writing adds the new columns; the manifest then names the new
+    schema. A crash between the two leaves a store that both versions read.
+    """
+    if current.schema_version == mf.SCHEMA_VERSION:
+        return current
+    with contextlib.closing(store.connect(generation / store.STORE_FILE)):
+        pass
+    migrated = current.model_copy(update={"schema_version": mf.SCHEMA_VERSION})
+    mf.write(index_dir, migrated)
+    say(
+        f"updated the index from schema version {current.schema_version} to "
+        f"{mf.SCHEMA_VERSION} in place (nothing re-embedded)"
+    )
+    return migrated
 
 
 def _write_failure(index_dir: Path, exc: OSError | sqlite3.Error) -> IndexWriteError:

@@ -23,7 +23,11 @@ from retrieval.errors import (
     rebuild_hint,
 )
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
+#: Older schemas that ``verbatim index`` brings up to date in place, re-embedding nothing:
+#: 3 added the documents' page starts (``store.ADDED_COLUMNS``), empty for every document an
+#: index of version 2 holds (it could not read PDFs).
+MIGRATABLE_SCHEMAS = frozenset({2})
 #: Bumped whenever cleaning or segmentation changes what gets indexed.
 CHUNKING_VERSION = 3
 MANIFEST_FILE = "manifest.json"
@@ -66,8 +70,12 @@ class Manifest(BaseModel):
     corpus: str | None = None
 
 
-def read(index_dir: Path) -> Manifest:
-    """Read and validate the manifest of ``index_dir``; errors name the rebuild command."""
+def read(index_dir: Path, *, migratable: bool = False) -> Manifest:
+    """Read and validate the manifest of ``index_dir``; errors name the rebuild command.
+
+    With ``migratable``, a manifest of an older schema that can be updated in place
+    (``MIGRATABLE_SCHEMAS``) is returned as it is, for the indexer to update.
+    """
     path = index_dir / MANIFEST_FILE
     if index_dir.exists() and not index_dir.is_dir():
         raise IndexPathError(not_a_folder(str(index_dir)))
@@ -87,7 +95,15 @@ def read(index_dir: Path) -> Manifest:
     raw = _load_json(path, index_dir)
     corpus = _corpus_of(raw)
     version = raw.get("schema_version") if isinstance(raw, dict) else None
-    if version != SCHEMA_VERSION:
+    if version in MIGRATABLE_SCHEMAS and not migratable:
+        corpus_arg = corpus or "PATH/TO/ARTICLES"
+        msg = (
+            f"The index at {index_dir} was made by an earlier Verbatim (schema version "
+            f"{version}; this one reads {SCHEMA_VERSION}). Update it in place, re-embedding "
+            f"nothing, with: verbatim index {corpus_arg} --index {index_dir}"
+        )
+        raise IndexMismatchError(msg)
+    if version != SCHEMA_VERSION and version not in MIGRATABLE_SCHEMAS:
         msg = (
             f"The index at {index_dir} has schema version {str(version)[:20]!r}; this Verbatim "
             f"reads version {SCHEMA_VERSION}. Rebuild it with: "

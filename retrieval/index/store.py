@@ -45,6 +45,7 @@ CREATE TABLE IF NOT EXISTS documents (
     date TEXT,
     url TEXT,
     indexable TEXT NOT NULL DEFAULT '',
+    pages TEXT NOT NULL DEFAULT '',
     content_hash TEXT NOT NULL,
     source_file TEXT,
     chars INTEGER NOT NULL,
@@ -157,7 +158,7 @@ class PassageRow(NamedTuple):
 
 @dataclass(frozen=True)
 class DocumentRow:
-    """A stored document without its text (read on demand)."""
+    """A stored document without its text (read on demand); ``pages`` as in ``Document``."""
 
     idx: int
     source: Source
@@ -166,6 +167,7 @@ class DocumentRow:
     sentence_count: int
     first_passage: int
     passage_count: int
+    pages: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -196,8 +198,22 @@ def connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=FULL")
         conn.executescript(_SCHEMA)
+        _migrate(conn)
     conn.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
     return conn
+
+
+#: Columns added since schema version 2, with their definitions: a store written before them
+#: gets them on its first writable connection (``ALTER TABLE`` changes no existing row).
+ADDED_COLUMNS = (("documents", "pages", "TEXT NOT NULL DEFAULT ''"),)
+
+
+def _migrate(conn: sqlite3.Connection) -> None:
+    """Add the columns a store made by an earlier Verbatim lacks (see ``manifest``)."""
+    for table, column, definition in ADDED_COLUMNS:
+        present = {str(row[1]) for row in conn.execute(f"PRAGMA table_info({table})")}
+        if column not in present:
+            conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {definition}")
 
 
 REQUIRED_TABLES = (
@@ -390,9 +406,9 @@ def insert_documents(
     for item in items:
         doc = item.document
         cur = conn.execute(
-            "INSERT INTO documents (id, text, title, date, url, indexable, content_hash, "
+            "INSERT INTO documents (id, text, title, date, url, indexable, pages, content_hash, "
             "source_file, chars, first_sentence, sentence_count, first_passage, passage_count) "
-            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (
                 doc.id,
                 doc.text,
@@ -400,6 +416,7 @@ def insert_documents(
                 doc.date,
                 doc.url,
                 json.dumps([[s.start, s.end] for s in doc.indexable]),
+                _pages_column(doc.pages),
                 item.content_hash,
                 item.source_file,
                 len(doc.text),
@@ -519,12 +536,22 @@ def _rows_in(conn: sqlite3.Connection, table: str, row: Any, positions: Sequence
 
 
 _DOC_COLUMNS = (
-    "idx, id, title, date, url, chars, first_sentence, sentence_count, first_passage, passage_count"
+    "idx, id, title, date, url, chars, first_sentence, sentence_count, first_passage, "
+    "passage_count, pages"
 )
 
 
+def _pages_column(pages: tuple[int, ...]) -> str:
+    """How page starts are kept: a JSON list, or '' for a document without pages."""
+    return json.dumps(list(pages)) if pages else ""
+
+
+def _pages_of(column: object) -> tuple[int, ...]:
+    return tuple(int(start) for start in json.loads(str(column))) if column else ()
+
+
 def _document_row(row: Sequence[object]) -> DocumentRow:
-    idx, doc_id, title, date, url, chars, s0, ns, p0, np_ = row
+    idx, doc_id, title, date, url, chars, s0, ns, p0, np_, pages = row
     return DocumentRow(
         idx=int(idx),  # type: ignore[call-overload]
         source=Source(id=str(doc_id), title=title, date=date, url=url),  # type: ignore[arg-type]
@@ -533,6 +560,7 @@ def _document_row(row: Sequence[object]) -> DocumentRow:
         sentence_count=int(ns),  # type: ignore[call-overload]
         first_passage=int(p0),  # type: ignore[call-overload]
         passage_count=int(np_),  # type: ignore[call-overload]
+        pages=_pages_of(pages),
     )
 
 
@@ -569,14 +597,22 @@ def document_text(conn: sqlite3.Connection, idx: int) -> str | None:
 
 
 def stored_document(conn: sqlite3.Connection, idx: int) -> tuple[Document, str, str | None]:
-    """A document as it was read (text, citation, indexable spans), its hash and source file."""
-    doc_id, text, title, date, url, indexable, digest, source_file = conn.execute(
-        "SELECT id, text, title, date, url, indexable, content_hash, source_file "
+    """A document as it was read (text, citation, spans, pages), its hash and source file."""
+    doc_id, text, title, date, url, indexable, pages, digest, source_file = conn.execute(
+        "SELECT id, text, title, date, url, indexable, pages, content_hash, source_file "
         "FROM documents WHERE idx = ?",
         (idx,),
     ).fetchone()
     spans = tuple(Span(start=s, end=e) for s, e in json.loads(indexable or "[]"))
-    document = Document(id=doc_id, text=text, title=title, date=date, url=url, indexable=spans)
+    document = Document(
+        id=doc_id,
+        text=text,
+        title=title,
+        date=date,
+        url=url,
+        indexable=spans,
+        pages=_pages_of(pages),
+    )
     return document, digest, source_file
 
 

@@ -4,7 +4,10 @@ Formats: ``.txt``, ``.md``/``.markdown`` (stored as written), ``.html``/``.htm``
 text that trafilatura extracts is what is stored and quoted) and ``.jsonl`` (one article a
 line: ``id``, ``text``, optional ``title``, ``date``, ``url``). Files must be UTF-8 (a BOM is
 dropped); encodings are never guessed. Newlines are normalised to ``\\n`` before storing,
-since every offset refers to the stored text; nothing else is changed.
+since every offset refers to the stored text; nothing else is changed. ``.pdf`` files are read
+from their text layer (``retrieval.read.pdf``): the stored text is the one built from it, with
+running headers, footers and page numbers left out, and the Document records where each page
+starts.
 
 Nothing here raises for one bad file: each is reported as a ``SkippedFile`` with the reason
 in plain words. That includes files of other types (``photo.jpg``), links that lead out of the
@@ -26,6 +29,7 @@ from typing import Any
 from retrieval.errors import CorpusError
 from retrieval.read.cleaning import clean
 from retrieval.read.dates import parse_date
+from retrieval.read.pdf import UnreadablePdf, read_pdf
 from retrieval.types import Document
 
 #: Files larger than this are skipped (a news article is a few kilobytes).
@@ -35,7 +39,10 @@ MAX_JSONL_BYTES = 1024 * 1024 * 1024
 TEXT_SUFFIXES = frozenset({".txt", ".md", ".markdown"})
 HTML_SUFFIXES = frozenset({".html", ".htm"})
 JSONL_SUFFIXES = frozenset({".jsonl"})
-SUPPORTED_SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES | JSONL_SUFFIXES
+PDF_SUFFIXES = frozenset({".pdf"})
+SUPPORTED_SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES | JSONL_SUFFIXES | PDF_SUFFIXES
+#: A PDF holds images and fonts besides its text, so it may be larger than a text file.
+MAX_PDF_BYTES = 100 * 1024 * 1024
 #: Longer titles are cut at a word (a title is embedded with each of the article's passages).
 MAX_TITLE_CHARS = 500
 #: Longer dates and urls are not metadata but junk, and are dropped.
@@ -116,12 +123,16 @@ def read_file(file: Path, rel: str, skipped: list[SkippedFile]) -> list[Document
 def content_hash(document: Document) -> str:
     """SHA-256 (hex) of everything that shapes how a document is indexed and cited.
 
-    Covers id, text, title, date, url and the indexable spans, so a change to any of them (a
-    cleaning rule included) makes the document be indexed again.
+    Covers id, text, title, date, url, the indexable spans and the page starts, so a change to
+    any of them (a cleaning rule included) makes the document be indexed again. A document
+    without pages hashes as it did before pages were recorded (nothing is re-embedded).
     """
     digest = hashlib.sha256()
     spans = ",".join(f"{s.start}-{s.end}" for s in document.indexable)
-    for part in (document.id, document.text, document.title, document.date, document.url, spans):
+    parts = [document.id, document.text, document.title, document.date, document.url, spans]
+    if document.pages:
+        parts.append("pages:" + ",".join(map(str, document.pages)))
+    for part in parts:
         encoded = (part or "").encode("utf-8", "surrogatepass")
         digest.update(len(encoded).to_bytes(8, "big"))
         digest.update(encoded)
@@ -191,6 +202,8 @@ def _read_file(file: Path, rel: str, skipped: list[SkippedFile]) -> list[Documen
             raise _Skip(f"not a supported file type (reads {kinds})")
         if suffix in JSONL_SUFFIXES:
             return _read_jsonl(file, rel, skipped)
+        if suffix in PDF_SUFFIXES:
+            return [_pdf_document(rel, _read_bytes(file, MAX_PDF_BYTES))]
         text = _decode(_read_bytes(file, MAX_FILE_BYTES))
         if suffix in HTML_SUFFIXES:
             return [_html_document(rel, text)]
@@ -344,6 +357,16 @@ def _html_document(rel: str, html: str) -> Document:
         date=getattr(extracted, "date", None),
         url=getattr(extracted, "url", None),
     )
+
+
+def _pdf_document(rel: str, data: bytes) -> Document:
+    """A PDF's text layer as a Document with its page starts."""
+    try:
+        pdf = read_pdf(data)
+    except UnreadablePdf as exc:
+        raise _Skip(str(exc)) from None
+    document = _document(rel, pdf.text, title=pdf.title, date=pdf.date)
+    return document.model_copy(update={"pages": pdf.pages})
 
 
 def _read_jsonl(file: Path, rel: str, skipped: list[SkippedFile]) -> list[Document]:
