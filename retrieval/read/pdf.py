@@ -44,8 +44,13 @@ _FILE_NAME_TITLE = re.compile(
 )
 _PDF_DATE = re.compile(r"^(?:D:)?(\d{4})(\d{2})?(\d{2})?")
 _UNMAPPED = re.compile(r"\(cid:\d+\)")
+#: The Latin ligatures (U+FB00 "ﬀ" to U+FB06 "ﬆ") as their letters, so "ﬁnd" matches "find".
 _LIGATURES = str.maketrans(
     {chr(c): unicodedata.normalize("NFKC", chr(c)) for c in range(0xFB00, 0xFB07)}
+)
+#: Control characters that are not whitespace: drawn as nothing, stored as nothing.
+_CONTROLS = str.maketrans(
+    dict.fromkeys([c for c in (*range(0x20), *range(0x7F, 0xA0)) if not chr(c).isspace()])
 )
 _INSTALL_HINT = "pip install pdfminer.six"
 
@@ -100,6 +105,8 @@ def read_pdf(data: bytes) -> PdfDocument:
 
 def _check_framing(data: bytes) -> None:
     """Refuse what is not a PDF, or a PDF cut short, before parsing anything."""
+    if not data.strip():
+        raise UnreadablePdf("is empty")
     if b"%PDF-" not in data[:HEADER_WINDOW]:
         raise UnreadablePdf("is not a PDF (it does not start with %PDF-): is the name wrong?")
     if b"%%EOF" not in data.rstrip(b"\x00 \t\r\n\f")[-EOF_WINDOW:]:
@@ -155,7 +162,8 @@ def _pdfminer() -> _Pdfminer:
 
 
 def _what(exc: BaseException) -> str:
-    message = " ".join(str(exc).split())[:120]
+    text = "".join(char if char.isprintable() else "?" for char in str(exc))
+    message = " ".join(text.split())[:120]
     return f"{type(exc).__name__}: {message}" if message else type(exc).__name__
 
 
@@ -169,6 +177,7 @@ def _pages(document: Any, pdfminer: _Pdfminer) -> list[Page]:
     device = pdfminer.PDFPageAggregator(resources, laparams=pdfminer.LAParams(boxes_flow=None))
     interpreter = pdfminer.PDFPageInterpreter(resources, device)
     pages: list[Page] = []
+    glyphs = [0, 0]  # characters read, and of them unmapped ones ("(cid:N)")
     for number, page in enumerate(pdfminer.PDFPage.create_pages(document), start=1):
         if number > MAX_PDF_PAGES:
             raise UnreadablePdf(_too_many(number))
@@ -181,12 +190,18 @@ def _pages(document: Any, pdfminer: _Pdfminer) -> list[Page]:
                     line
                     for item in element
                     if isinstance(item, pdfminer.LTTextLine)
-                    and (line := _line(item, pdfminer)) is not None
+                    and (line := _line(item, pdfminer, glyphs)) is not None
                 ]
                 if lines:
                     blocks.append(Block(tuple(lines)))
         pages.append(Page(reading_order(blocks)))
-    _check_mapped(pages)
+    if not pages:
+        raise UnreadablePdf("is damaged: no page of it could be found")
+    if glyphs[1] > MAX_UNMAPPED_SHARE * glyphs[0]:
+        raise UnreadablePdf(
+            "has fonts that do not say which characters they draw, so its text cannot be "
+            "read; run OCR on it first (for example: ocrmypdf --force-ocr IN.pdf OUT.pdf)"
+        )
     return pages
 
 
@@ -197,27 +212,24 @@ def _too_many(count: int) -> str:
     )
 
 
-def _line(item: Any, pdfminer: _Pdfminer) -> Line | None:
-    """A text line with its box and median font size; None when it holds only spaces."""
-    text = " ".join(item.get_text().translate(_LIGATURES).split())
+def _line(item: Any, pdfminer: _Pdfminer, glyphs: list[int]) -> Line | None:
+    """A text line with its box and median font size; None when it holds no text.
+
+    Glyphs without a character (``(cid:N)``) are left out and counted in ``glyphs``.
+    """
+    raw = item.get_text()
+    unmapped = sum(len(m) for m in _UNMAPPED.findall(raw))
+    glyphs[0] += len(raw)
+    glyphs[1] += unmapped
+    if unmapped:
+        raw = _UNMAPPED.sub("", raw)
+    text = " ".join(raw.translate(_LIGATURES).translate(_CONTROLS).split())
     if not text:
         return None
     sizes = sorted(c.size for c in item if isinstance(c, pdfminer.LTChar))
     size = sizes[len(sizes) // 2] if sizes else item.height
     x0, bottom, x1, top = item.bbox
     return Line(text=text, x0=x0, x1=x1, bottom=bottom, top=top, size=round(size, 2))
-
-
-def _check_mapped(pages: list[Page]) -> None:
-    """Refuse text made of ``(cid:N)`` placeholders (fonts without a character map)."""
-    lines = [line.text for page in pages for block in page.blocks for line in block.lines]
-    total = sum(len(text) for text in lines)
-    unmapped = sum(len(m) for text in lines for m in _UNMAPPED.findall(text))
-    if total and unmapped > MAX_UNMAPPED_SHARE * total:
-        raise UnreadablePdf(
-            "has fonts that do not say which characters they draw, so its text cannot be "
-            "read; run OCR on it first (for example: ocrmypdf --force-ocr IN.pdf OUT.pdf)"
-        )
 
 
 def _info(document: Any, pdfminer: _Pdfminer) -> dict[str, str]:

@@ -64,4 +64,5 @@ QUESTIONS = (
     ("How many hectares did the water board buy?", "310 hectares"),
     ("What did the whole programme cost?", "164 million euros"),
     ("What happened to the sediment traps?", "filled up within three years"),
+    ("Which lakes will the next phase reconnect?", "oxbow lakes near Tarnow"),
 )
