@@ -5,7 +5,8 @@ run of lines with their positions and font size. The output is the text that is 
 quoted, so everything here decides what a quote can hold:
 
 - running headers and footers (a line among the top or bottom ``EDGE_LINES`` of a page whose
-  text, digits aside, repeats at that edge on at least ``MIN_REPEAT_SHARE`` of the pages) and
+  text, digits aside, repeats at that edge on ``MIN_REPEAT_SHARE`` of the pages, or on
+  ``ENOUGH_REPEATS`` pages, as a chapter's running title does) and
   page numbers ("7", "Page 7", "7 of 12", "- 7 -" at a page edge, counting up with the pages)
   are left out, when their text block holds nothing else;
 - the lines of a paragraph are joined with spaces and paragraphs are separated by a blank
@@ -35,8 +36,10 @@ SPAN_SHARE = 0.55
 EDGE_LINES = 3
 #: A line repeating at a page edge on at least this share of the pages is page furniture...
 MIN_REPEAT_SHARE = 0.4
-#: ...and on at least this many pages.
+#: ...and on at least this many pages...
 MIN_REPEAT_PAGES = 2
+#: ...or on this many, however long the document (a chapter's title heads its few pages).
+ENOUGH_REPEATS = 3
 #: A line starting this many font sizes right of its block's left edge starts a paragraph.
 INDENT_SIZES = 1.0
 #: A line ending a sentence and shorter than this share of its block ends a paragraph.
@@ -246,7 +249,8 @@ def _furniture(pages: Sequence[Page]) -> set[tuple[int, int, int]]:
             + [(where, line, "bottom") for where, line in placed[-EDGE_LINES:]]
         )
     with_text = sum(1 for page in pages if page.blocks)
-    needed = min(with_text, max(MIN_REPEAT_PAGES, math.ceil(MIN_REPEAT_SHARE * with_text)))
+    share = min(math.ceil(MIN_REPEAT_SHARE * with_text), ENOUGH_REPEATS)
+    needed = min(with_text, max(MIN_REPEAT_PAGES, share))
     seen: dict[tuple[str, str], set[int]] = defaultdict(set)
     offsets: dict[int, set[int]] = defaultdict(set)
     for number, near in enumerate(edges):

@@ -313,3 +313,22 @@ def test_a_reader_that_goes_away_is_no_traceback(seeds_index: Path) -> None:
     _, err = process.communicate(timeout=120)
     assert process.returncode == cli.EXIT_BROKEN_PIPE
     assert err == ""
+
+
+def test_index_and_ask_about_a_pdf_cite_its_page(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.support.pdf_article import HEADING, PARAGRAPHS
+    from tests.support.pdfs import article_pdf
+
+    corpus, index = tmp_path / "corpus", tmp_path / "index"
+    corpus.mkdir()
+    article_pdf(corpus / "vellmar.pdf", PARAGRAPHS, heading=HEADING)
+    assert cli.main(["index", str(corpus), "--index", str(index)]) == 0
+    question = "How many salmon were counted in 2018?"
+    assert cli.main(["ask", question, "--index", str(index)]) == 0
+    out = capsys.readouterr().out
+    assert f"— {HEADING} — 2000-01-01 (vellmar.pdf), p. 2, sentence" in out
+    assert cli.main(["ask", question, "--index", str(index), "--json", "-k", "1"]) == 0
+    (quote,) = json.loads(capsys.readouterr().out)["quotes"]
+    assert quote["pages"] == [2, 2] and "1,460 adult salmon" in quote["text"]

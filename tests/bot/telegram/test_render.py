@@ -243,3 +243,43 @@ def test_many_short_lines_fit_in_plain_text_too() -> None:
     chunks = render.answer_chunks(answered(quote(text)))
     check(chunks)
     assert len(chunks) > 1
+
+
+PDF = Source(id="study.pdf", title="River study", date="2023-01-15")
+
+
+def _pdf_extract(pages: tuple[int, int] | None, text: str = "same") -> Extract:
+    return Extract(
+        text=text,
+        start=0,
+        end=len(text),
+        source=PDF,
+        first_sentence=0,
+        last_sentence=0,
+        pages=pages,
+    )
+
+
+@pytest.mark.parametrize(
+    ("pages", "label"), [((3, 3), "[1] River study — 2023-01-15, p. 3"), ((4, 5), "pp. 4–5")]
+)
+def test_citations_of_pdf_quotes_give_their_pages(pages: tuple[int, int], label: str) -> None:
+    cited = quote("Salmon returned.", PDF).model_copy(update={"pages": pages})
+    (chunk,) = render.answer_chunks(answered(cited))
+    (shown,) = check([chunk])
+    assert label in shown and label in chunk.plain
+    context = render.context_chunks(_pdf_extract(pages, "Salmon returned."), cited, 1)
+    assert label in check(context)[-1]
+    (result,) = render.inline_results(answered(cited), "k")
+    assert label.removeprefix("[1] ") in (result.description or "")
+
+
+def test_agreement_names_the_pages_of_each_other_pdf() -> None:
+    main = quote("Salmon returned.", SOURCE).model_copy(update={"also_in": (_pdf_extract((2, 2)),)})
+    (chunk,) = render.answer_chunks(answered(main))
+    assert "Also in: River study — 2023-01-15, p. 2" in check([chunk])[0]
+
+
+def test_citations_without_pages_are_unchanged() -> None:
+    assert render.citation(2, BARE, None).plain == "[2] b.txt"
+    assert ", p." not in render.citation(1, SOURCE).plain

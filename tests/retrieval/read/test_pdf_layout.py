@@ -129,3 +129,15 @@ def test_the_heading_is_the_largest_type_on_page_one() -> None:
     body = _paragraph("Body text in ten point type", "goes on here.")
     assert assemble([Page((heading, body))]).heading == "Rivers Restored"
     assert assemble([Page((body,))]).heading is None
+
+
+def test_a_chapter_title_running_over_a_few_pages_of_many_is_left_out() -> None:
+    names = ("Ada", "Ben", "Cleo", "Dan", "Eva", "Finn", "Gus", "Hana", "Ivo", "Jun", "Kai", "Lea")
+    pages = []
+    for number, name in enumerate(names):
+        body = _paragraph(f"{name} walked to the river", f"where {name} saw salmon.", y=700)
+        head = (_paragraph("Chapter 2: The Floodplain", y=800),) if 4 <= number < 7 else ()
+        pages.append(Page((*head, body)))
+    text = assemble(pages).text
+    assert "Floodplain" not in text
+    assert all(f"{name} walked to the river where {name} saw salmon." in text for name in names)
