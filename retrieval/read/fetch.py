@@ -43,6 +43,8 @@ SUFFIX_OF_TYPE = {
     "text/x-markdown": ".md",
     "application/pdf": ".pdf",
 }
+#: The formats named in messages (``.htm`` and ``.markdown`` are read too, but go unsaid).
+SHOWN_SUFFIXES = tuple(sorted(set(SUFFIX_OF_TYPE.values()) & ARTICLE_SUFFIXES))
 #: Media types that say nothing of the format: the name's suffix decides.
 GENERIC_TYPES = frozenset({"", "application/octet-stream", "binary/octet-stream"})
 #: Formats read as text: a body in another declared charset is stored as UTF-8.
@@ -89,7 +91,7 @@ def article_suffix(content_type: str | None, name: str | None, *, name_first: bo
 
 
 def unsupported(what: str) -> ArticleRefused:
-    kinds = ", ".join(sorted(ARTICLE_SUFFIXES))
+    kinds = ", ".join(SHOWN_SUFFIXES)
     return ArticleRefused("unsupported", f"{what} is not a format I can read (I read {kinds}).")
 
 
