@@ -7,7 +7,9 @@ test has a corpus of its own (adding writes to it), indexed with the real model.
 
 from __future__ import annotations
 
+import asyncio
 import shutil
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,12 +17,14 @@ from typing import Any
 
 import pytest
 
-from bot.telegram import render
+from bot.telegram import app, render
+from bot.telegram.articles import ADD_THREAD
+from bot.telegram.services import Services
 from embeddings import Encoder
 from retrieval.config import EngineSettings
 from retrieval.engine import Engine
 from retrieval.index.build import build_index
-from retrieval.index.ingest import RECEIVED_DIR
+from retrieval.index.ingest import RECEIVED_DIR, Added, Received
 from tests.support.articles import (
     ARTICLE_FACT,
     ARTICLE_TEXT,
@@ -36,6 +40,8 @@ from tests.support.telegram.botapi_standin import BotApiStandIn
 from tests.support.telegram.harness import (
     ADMIN,
     ALICE,
+    BOB,
+    SEED_QUESTION,
     SEEDS_DIR,
     BotFactory,
     RunningBot,
@@ -221,3 +227,41 @@ async def test_allowed_users_may_add_within_their_budget(
     second = standin.send(ALICE, articles.server.url("/news/ferry.html"))
     assert await only_reply(standin, second) == render.ARTICLES_RATE_LIMITED
     assert articles.server.requests == ["/palms.txt"]
+
+
+async def test_adding_takes_its_own_thread_and_the_one_writer(
+    standin: BotApiStandIn,
+    start_bot: BotFactory,
+    articles: Articles,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Adding holds the index's one writer in a thread of its own: /reindex waits, questions not.
+
+    A /reindex meanwhile is told to wait; questions are answered all the while.
+    """
+    release, entered = threading.Event(), threading.Event()
+    threads: list[str] = []
+    real_add = Services.add
+
+    def slow_add(self: Services, received: Received) -> Added:
+        threads.append(threading.current_thread().name)
+        entered.set()
+        release.wait(timeout=120)
+        return real_add(self, received)
+
+    monkeypatch.setattr(Services, "add", slow_add)
+    # one answering thread: an addition holding it would stop every question
+    monkeypatch.setattr(app, "answering_workers", lambda: 1)
+    await start(start_bot, articles, admin_user_ids=frozenset({ADMIN.id, BOB.id}))
+    sent = standin.send(ADMIN, articles.server.url("/palms.txt"))
+    assert await asyncio.to_thread(entered.wait, ADD_SECONDS)
+    try:
+        busy = standin.send(BOB, "/reindex")
+        assert await only_reply(standin, busy) == render.REINDEX_BUSY
+        asked = standin.send(ALICE, SEED_QUESTION)
+        assert quotes_in(text_of(await standin.reply_to(asked, timeout=60)))
+    finally:
+        release.set()
+    shown = visible(text_of(await standin.reply_to(sent, timeout=ADD_SECONDS)))
+    assert shown.startswith(f"Added “{TEXT_TITLE}”")
+    assert threads == [ADD_THREAD]
