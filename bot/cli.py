@@ -7,8 +7,10 @@ calls the engine; errors a person can fix are printed as one clear message (exit
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import os
+import re
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -39,6 +41,8 @@ SETTING_FLAGS = {
     "index_type": "--index-type",
 }
 logger = logging.getLogger(__name__)
+#: ``verbatim index`` given this is adding an article from the web, not indexing a path.
+LINK = re.compile(r"https?://", re.IGNORECASE)
 
 
 def _engine(settings: Settings) -> Any:
@@ -50,6 +54,8 @@ def _engine(settings: Settings) -> Any:
 def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
     from retrieval.index.build import build_index
 
+    if args.path and LINK.match(args.path):
+        return _index_link(args, settings)
     corpus = Path(args.path) if args.path else settings.corpus
     engine_settings = settings.engine().model_copy(update={"progress": not args.quiet})
     say = (lambda _m: None) if args.quiet else (lambda m: print(m, file=sys.stderr))
@@ -66,6 +72,23 @@ def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
     )
     for note in report.notes:
         print(f"  {note}")
+    return EXIT_OK
+
+
+def _index_link(args: argparse.Namespace, settings: Settings) -> int:
+    """``verbatim index URL``: fetch the article, save it in the corpus, index incrementally."""
+    from retrieval.index.ingest import add_url
+
+    policy = settings.fetch_policy()
+    if args.allow_private:
+        policy = dataclasses.replace(policy, allow_private=True)
+    engine_settings = settings.engine().model_copy(update={"progress": not args.quiet})
+    say = (lambda _m: None) if args.quiet else (lambda m: print(m, file=sys.stderr))
+    added = add_url(
+        args.path, settings.corpus, settings.index_dir, engine_settings, policy, log=say
+    )
+    title = f"“{added.title}”" if added.title else added.doc_id
+    print(f"Added {title} ({added.url}): {added.sentences} sentences, saved as {added.path}")
     return EXIT_OK
 
 
@@ -151,8 +174,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    p = sub.add_parser("index", parents=[common], help="index a folder or file of articles")
-    p.add_argument("path", nargs="?", help="folder or file (.txt .md .html .jsonl); default seeds/")
+    p = sub.add_parser(
+        "index", parents=[common], help="index a folder or file of articles, or add one by URL"
+    )
+    p.add_argument(
+        "path",
+        nargs="?",
+        help="folder or file (.txt .md .html .jsonl); default seeds/. An http(s) URL instead "
+        "fetches that article into the corpus's received/ folder and indexes it",
+    )
+    p.add_argument(
+        "--allow-private",
+        action="store_true",
+        help="with a URL: fetch from private and loopback addresses too (an intranet)",
+    )
     p.add_argument("--rebuild", action="store_true", help="ignore the existing index, start over")
     p.add_argument(
         "--index-type",

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
@@ -26,8 +26,11 @@ from pydantic_settings import (
 from embeddings import DEFAULT_MODEL
 from retrieval.config import (
     DEFAULT_MIN_RELEVANCE,
+    FETCH_TIMEOUT_SECONDS,
+    MAX_ARTICLE_BYTES,
     EncoderBackend,
     EngineSettings,
+    FetchPolicy,
     IndexType,
     Retriever,
 )
@@ -43,6 +46,9 @@ SHOWN_INPUT_CHARS = 40
 #: What pydantic puts before the message of a ValueError raised by a validator.
 _VALUE_ERROR_PREFIX = "Value error, "
 
+
+#: Who may add articles in chat: the admins only, or everyone the bot serves.
+ArticlesFrom = Literal["admins", "allowed"]
 
 #: Comma-separated ids in the environment (``"1,2"``), a list in the config file.
 IdSet = Annotated[frozenset[int], NoDecode]
@@ -100,6 +106,21 @@ class Settings(BaseSettings):
         None, description="touched every 30 s while the bot runs (for a container health check)"
     )
 
+    # articles sent in: links and files
+    articles_from: ArticlesFrom = Field(
+        "admins", description="who may add articles in chat: admins, or every allowed user"
+    )
+    articles_per_hour: int = Field(20, ge=1, description="articles each user may add per hour")
+    fetch_allow_private: bool = Field(
+        False, description="fetch links to private and loopback addresses (an intranet)"
+    )
+    fetch_max_bytes: int = Field(
+        MAX_ARTICLE_BYTES, ge=1, description="largest article fetched or downloaded, in bytes"
+    )
+    fetch_timeout_seconds: float = Field(
+        FETCH_TIMEOUT_SECONDS, gt=0, le=300, description="connect and read timeout of a fetch"
+    )
+
     @field_validator("allowed_user_ids", "allowed_chat_ids", "admin_user_ids", mode="before")
     @classmethod
     def _split_ids(cls, value: Any) -> Any:
@@ -135,6 +156,14 @@ class Settings(BaseSettings):
             encoder=self.encoder,
             passage_sentences=self.passage_sentences,
             batch_size=self.batch_size,
+        )
+
+    def fetch_policy(self) -> FetchPolicy:
+        """What a fetch of an article sent as a link may do."""
+        return FetchPolicy(
+            max_bytes=self.fetch_max_bytes,
+            timeout_seconds=self.fetch_timeout_seconds,
+            allow_private=self.fetch_allow_private,
         )
 
 

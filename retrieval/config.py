@@ -5,6 +5,7 @@ The faces build one of these from the single settings object (flags, environment
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -39,3 +40,27 @@ class EngineSettings(BaseModel):
     passage_sentences: int = Field(6, ge=1, le=50, description="most sentences in a passage")
     batch_size: int = Field(64, ge=1, le=4096)
     progress: bool = True
+
+
+#: Articles sent in (a page, a file) larger than this are refused; a news page is under 2 MB.
+MAX_ARTICLE_BYTES = 10 * 1024 * 1024
+#: Connecting, and each read, of a fetch may take this long.
+FETCH_TIMEOUT_SECONDS = 15.0
+#: A whole fetch, redirects included, may take this long (a server dripping bytes stops here).
+FETCH_DEADLINE_SECONDS = 60.0
+MAX_REDIRECTS = 5
+
+
+@dataclass(frozen=True)
+class FetchPolicy:
+    """The limits of fetching an article from a link (``retrieval.read.fetch``).
+
+    ``allow_private`` lets the operator fetch from private and loopback addresses (an
+    intranet); link-local, multicast, reserved and unspecified ones are never fetched.
+    """
+
+    max_bytes: int = MAX_ARTICLE_BYTES
+    timeout_seconds: float = FETCH_TIMEOUT_SECONDS
+    allow_private: bool = False
+    max_redirects: int = MAX_REDIRECTS
+    deadline_seconds: float = FETCH_DEADLINE_SECONDS

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 
 class VerbatimError(Exception):
     """Base of every error a face may show to a person (never with a traceback)."""
@@ -47,3 +49,23 @@ def not_a_folder(index_dir: str) -> str:
         f"The index path {index_dir} is a file, not a folder. Give --index a folder (a missing "
         "one is made), or move the file away."
     )
+
+
+#: Why an article sent in (a link or a file) was not added.
+RefusalKind = Literal[
+    "too_big",
+    "unsupported",
+    "unreachable",
+    "private_address",
+    "duplicate",
+    "no_text",
+    "not_allowed",
+]
+
+
+class ArticleRefused(VerbatimError):
+    """An article sent in was not added; ``kind`` says why, the message says it in one line."""
+
+    def __init__(self, kind: RefusalKind, message: str) -> None:
+        super().__init__(message)
+        self.kind: RefusalKind = kind

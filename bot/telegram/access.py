@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from aiolimiter import AsyncLimiter
 
 SECONDS_PER_MINUTE = 60
+SECONDS_PER_HOUR = 3600
 MAX_TRACKED_USERS = 10_000
 
 
@@ -40,17 +41,25 @@ class AccessPolicy:
 
 
 class UserRateLimiter:
-    """At most ``per_minute`` questions per user: a leaky bucket per user (aiolimiter).
+    """At most ``limit`` actions per user per ``period_seconds`` (a minute unless given): a
+    leaky bucket per user (aiolimiter).
 
-    A user may ask ``per_minute`` questions in a burst, then one every ``60 / per_minute``
+    A user may ask ``limit`` questions in a burst, then one every ``period_seconds / limit``
     seconds. Buckets of the least recently seen users are dropped beyond ``max_users``.
     Must be used from the event loop.
     """
 
-    def __init__(self, per_minute: int, *, max_users: int = MAX_TRACKED_USERS) -> None:
-        if per_minute < 1:
-            raise ValueError("per_minute must be at least 1")
-        self.per_minute = per_minute
+    def __init__(
+        self,
+        limit: int,
+        *,
+        period_seconds: float = SECONDS_PER_MINUTE,
+        max_users: int = MAX_TRACKED_USERS,
+    ) -> None:
+        if limit < 1:
+            raise ValueError("the limit must be at least 1")
+        self.limit = limit
+        self._period = period_seconds
         self._max_users = max_users
         self._buckets: OrderedDict[int, AsyncLimiter] = OrderedDict()
 
@@ -58,7 +67,7 @@ class UserRateLimiter:
         """Spend one question of ``user_id``'s budget; False (nothing spent) when none is left."""
         bucket = self._buckets.get(user_id)
         if bucket is None:
-            bucket = AsyncLimiter(self.per_minute, SECONDS_PER_MINUTE)
+            bucket = AsyncLimiter(self.limit, self._period)
             self._buckets[user_id] = bucket
             while len(self._buckets) > self._max_users:
                 self._buckets.popitem(last=False)

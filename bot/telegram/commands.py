@@ -1,4 +1,7 @@
-"""Command handlers: /start, /help, /about, /sources and the admins' /reindex."""
+"""Command handlers: /start, /help, /about, /sources and the admins' /reindex.
+
+Also ``in_own_thread``, which long jobs (a reindex, adding an article) run in.
+"""
 
 from __future__ import annotations
 
@@ -15,10 +18,12 @@ from bot.telegram import render
 from bot.telegram.replies import send_chunks
 from bot.telegram.services import services
 from retrieval.errors import VerbatimError
+from retrieval.read.fetch import SHOWN_SUFFIXES
 
 T = TypeVar("T")
 
 EXAMPLE_QUESTIONS = 3
+REINDEX_THREAD = "verbatim-reindex"
 
 Context = ContextTypes.DEFAULT_TYPE
 
@@ -41,7 +46,13 @@ async def on_start(update: Update, context: Context) -> None:
 async def on_help(update: Update, context: Context) -> None:
     if not (update.effective_message):
         return  # registered only for updates that carry it
-    await send_chunks(update.effective_message, [render.help_text(context.bot.username)])
+    user, chat = update.effective_user, update.effective_chat
+    may_add = services(context).may_add_articles(
+        user.id if user else None, chat.id if chat else None
+    )
+    formats = SHOWN_SUFFIXES if may_add else ()
+    text = render.help_text(context.bot.username, add_formats=formats)
+    await send_chunks(update.effective_message, [text])
 
 
 async def on_about(update: Update, context: Context) -> None:
@@ -75,7 +86,7 @@ async def on_reindex(update: Update, context: Context) -> None:
         await send_chunks(message, [render.fixed(started)])
         try:
             # its own thread: the default executor is sized for answering (see app.on_startup)
-            engine = await _in_own_thread(svc.rebuild)
+            engine = await in_own_thread(svc.rebuild)
         except VerbatimError as exc:
             failed = render.REINDEX_FAILED.format(message=exc.message)
             await send_chunks(message, [render.fixed(failed)])
@@ -85,7 +96,7 @@ async def on_reindex(update: Update, context: Context) -> None:
     await send_chunks(message, [render.reindexed_text(info)])
 
 
-async def _in_own_thread(work: Callable[[], T]) -> T:
+async def in_own_thread(work: Callable[[], T], *, name: str = REINDEX_THREAD) -> T:
     """Run ``work`` in a thread of its own, so a long job never takes an answering worker."""
     loop = asyncio.get_running_loop()
     done: asyncio.Future[T] = loop.create_future()
@@ -98,7 +109,7 @@ async def _in_own_thread(work: Callable[[], T]) -> T:
         else:
             loop.call_soon_threadsafe(_settle, done, result, None)
 
-    threading.Thread(target=run, name="verbatim-reindex", daemon=True).start()
+    threading.Thread(target=run, name=name, daemon=True).start()
     return await done
 
 

@@ -20,10 +20,11 @@ from telegram.ext import (
     filters,
 )
 
-from bot.telegram import buttons, commands, render
+from bot.telegram import articles, buttons, commands, render
 from bot.telegram.callbacks import PATTERNS, Action
 from bot.telegram.guards import gate, on_error
 from bot.telegram.parse import (
+    LINK_ONLY,
     command_question,
     command_target,
     group_question,
@@ -46,6 +47,9 @@ _NEW_MESSAGE = filters.UpdateType.MESSAGE  # edits and channel posts are left al
 PRIVATE_TEXT = filters.ChatType.PRIVATE & _NEW_MESSAGE & filters.TEXT & ~filters.COMMAND
 GROUP_TEXT = filters.ChatType.GROUPS & _NEW_MESSAGE & filters.TEXT & ~filters.COMMAND
 PRIVATE_NON_TEXT = filters.ChatType.PRIVATE & _NEW_MESSAGE & ~filters.TEXT & filters.ATTACHMENT
+#: Articles sent in: a file, or a message that is only a link (checked before questions).
+PRIVATE_DOCUMENT = filters.ChatType.PRIVATE & _NEW_MESSAGE & filters.Document.ALL
+PRIVATE_LINK = PRIVATE_TEXT & filters.Regex(LINK_ONLY)
 PRIVATE_UNKNOWN_COMMAND = filters.ChatType.PRIVATE & _NEW_MESSAGE & filters.COMMAND
 GROUP_UNKNOWN_COMMAND = filters.ChatType.GROUPS & _NEW_MESSAGE & filters.COMMAND
 
@@ -144,8 +148,10 @@ def register(app: Application) -> None:
         app.add_handler(CommandHandler(name, callback, filters=_NEW_MESSAGE))
     app.add_handler(MessageHandler(PRIVATE_UNKNOWN_COMMAND, on_unknown_command))
     app.add_handler(MessageHandler(GROUP_UNKNOWN_COMMAND, on_group_unknown_command))
+    app.add_handler(MessageHandler(PRIVATE_LINK, articles.on_link))
     app.add_handler(MessageHandler(PRIVATE_TEXT, on_private_text))
     app.add_handler(MessageHandler(GROUP_TEXT, on_group_text))
+    app.add_handler(MessageHandler(PRIVATE_DOCUMENT, articles.on_document))
     app.add_handler(MessageHandler(PRIVATE_NON_TEXT, on_non_text))
     for action, callback in (
         (Action.MORE, buttons.on_more),

@@ -1,4 +1,5 @@
-"""Reading questions out of messages: private text, group mentions and replies, /ask, inline.
+"""Reading questions out of messages: private text, group mentions and replies, /ask, inline;
+and the links that are not questions but articles sent in.
 
 Telegram sends JSON, and a lone surrogate escape (``"\\ud800"``) in it decodes to a ``str``
 that cannot be encoded: not as UTF-8 (SQLite, logs) nor as UTF-16 (entity offsets). Every
@@ -17,6 +18,8 @@ from telegram.constants import ChatType
 REPLACEMENT = "\ufffd"
 UTF16 = "utf-16-le"
 _COMMAND = re.compile(r"^/\S*\s*", re.DOTALL)
+#: A message that is only a link (an article sent in); a link among words is a question.
+LINK_ONLY = re.compile(r"\A\s*(https?://\S+)\s*\Z", re.IGNORECASE)
 
 
 def clean(text: str) -> str:
@@ -26,6 +29,12 @@ def clean(text: str) -> str:
 
 def private_question(message: Message) -> str:
     return clean(message.text or "").strip()
+
+
+def link_only(message: Message) -> str | None:
+    """The link a message consists of, or None when it holds anything else besides."""
+    found = LINK_ONLY.match(clean(message.text or ""))
+    return found.group(1) if found else None
 
 
 def command_question(message: Message) -> str:

@@ -50,9 +50,20 @@ UNKNOWN_COMMAND = "I don't know that command. Send /help to see what I can do."
 ASK_USAGE = "Put the question after the command, for example: /ask Who declared victory in Mosul?"
 EMPTY_MENTION = "Ask me a question after the mention, for example: @{bot} who declared victory?"
 NOT_ADMIN = "Only the bot's admins can run /reindex."
-REINDEX_BUSY = "A reindex is already running."
+REINDEX_BUSY = "A reindex, or the adding of an article, is running. Try again when it is done."
 REINDEX_STARTED = "Reindexing the articles in {corpus}…"
 REINDEX_FAILED = "Reindexing failed: {message}"
+ARTICLES_NOT_ALLOWED = "Only the bot's admins can add articles. Send me a question instead."
+ARTICLES_RATE_LIMITED = (
+    "You have added many articles in the last hour. Please wait a while and send it again."
+)
+ARTICLE_REFUSED = "Not added: {message}"
+ARTICLE_FAILED = "Adding the article failed: {message}"
+ARTICLE_ADDED = "Added {title}: {sentences} sentences. Ask me about it."
+HOW_TO_ADD = (
+    "To add an article, send me its link (only the link) or the file ({formats}); the "
+    "answers quote it at once."
+)
 NO_MORE = "No more quotes for this question."
 THANKS = {1: "Thanks! 👍 noted.", -1: "Thanks, 👎 noted: it helps improve the answers."}
 INLINE_HINT = "Type a question about the articles"
@@ -337,18 +348,30 @@ def _how_to(bot_username: str) -> str:
     )
 
 
-def help_text(bot_username: str) -> Chunk:
-    """/help: how to ask, the buttons and the commands."""
+def help_text(bot_username: str, *, add_formats: Sequence[str] = ()) -> Chunk:
+    """/help: how to ask, the buttons and the commands; how to add an article, to those who may
+    (``add_formats``: the file suffixes they may send)."""
     commands = "\n".join(f"/{name} — {about}" for name, about in COMMANDS)
-    text = BLOCK_SEPARATOR.join(
-        [
-            _how_to(bot_username),
-            "Under an answer: “Context” shows the sentences around a quote, “More quotes” "
-            "the next ones, and 👍 / 👎 tell us whether the answer helped.",
-            commands,
-        ]
-    )
+    parts = [
+        _how_to(bot_username),
+        "Under an answer: “Context” shows the sentences around a quote, “More quotes” "
+        "the next ones, and 👍 / 👎 tell us whether the answer helped.",
+    ]
+    if add_formats:
+        parts.append(HOW_TO_ADD.format(formats=", ".join(add_formats)))
+    text = BLOCK_SEPARATOR.join([*parts, commands])
     return Chunk(_esc(text), text)
+
+
+def added_text(source: Source, sentences: int) -> Chunk:
+    """The reply to an article sent in and added: its title (linked) and how many sentences."""
+    url, title = _link(source), _title(source)
+    linked = f'<a href="{html.escape(url, quote=True)}">{_esc(title)}</a>' if url else _esc(title)
+    plain = f"“{title}” ({url})" if url else f"“{title}”"
+    return Chunk(
+        ARTICLE_ADDED.format(title=f"“{linked}”", sentences=sentences),
+        ARTICLE_ADDED.format(title=plain, sentences=sentences),
+    )
 
 
 def about_text(info: IndexInfo) -> Chunk:

@@ -12,10 +12,11 @@ from pathlib import Path
 from typing import Any
 
 from bot.settings import Settings
-from bot.telegram.access import AccessPolicy, UserRateLimiter
+from bot.telegram.access import SECONDS_PER_HOUR, AccessPolicy, UserRateLimiter
 from bot.telegram.feedback import FeedbackStore
 from bot.telegram.state import AnswerState, StateStore
 from retrieval.engine import Engine
+from retrieval.index.ingest import Added, Received, add_article, fetch_article
 
 SERVICES_KEY = "verbatim"
 #: Inline queries arrive as the user types, so they get a larger budget than questions.
@@ -34,6 +35,7 @@ class Services:
     access: AccessPolicy
     limiter: UserRateLimiter
     inline_limiter: UserRateLimiter
+    article_limiter: UserRateLimiter
     reindex_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     @classmethod
@@ -54,6 +56,34 @@ class Services:
             ),
             limiter=UserRateLimiter(settings.rate_limit_per_minute),
             inline_limiter=UserRateLimiter(settings.rate_limit_per_minute * INLINE_BUDGET_FACTOR),
+            article_limiter=UserRateLimiter(
+                settings.articles_per_hour, period_seconds=SECONDS_PER_HOUR
+            ),
+        )
+
+    def may_add_articles(self, user_id: int | None, chat_id: int | None) -> bool:
+        """Whether this user may send articles in: an admin, or anyone allowed if so set."""
+        if self.access.is_admin(user_id):
+            return True
+        return self.settings.articles_from == "allowed" and self.access.allows(user_id, chat_id)
+
+    def fetch(self, url: str) -> Received:
+        """The article behind a link sent in (blocking: run it in a thread of its own).
+
+        Raises ArticleRefused when it is indexed already or cannot or may not be fetched.
+        """
+        return fetch_article(url, self.index_dir, self.settings.fetch_policy())
+
+    def add(self, received: Received) -> Added:
+        """Save an article sent in to the corpus and index it in place (blocking; one writer at
+        a time: hold ``reindex_lock``). The engine in use sees it on its next question."""
+        engine_settings = self.settings.engine().model_copy(update={"progress": False})
+        return add_article(
+            received,
+            self.settings.corpus,
+            self.index_dir,
+            engine_settings,
+            encoder=self.engine.index.encoder,
         )
 
     def rebuild(self) -> Engine:

@@ -583,6 +583,26 @@ def document_by_id(conn: sqlite3.Connection, doc_id: str) -> DocumentRow | None:
     return None if row is None else _document_row(row)
 
 
+def document_with_text(conn: sqlite3.Connection, text: str) -> DocumentRow | None:
+    """A document whose stored text is ``text`` exactly (only those of its length are read)."""
+    row = conn.execute(
+        f"SELECT {_DOC_COLUMNS} FROM documents WHERE chars = ? AND text = ? ORDER BY id LIMIT 1",
+        (len(text), text),
+    ).fetchone()
+    return None if row is None else _document_row(row)
+
+
+def document_with_url(conn: sqlite3.Connection, urls: Sequence[str]) -> DocumentRow | None:
+    """A document cited with one of ``urls``."""
+    for url in urls:
+        row = conn.execute(
+            f"SELECT {_DOC_COLUMNS} FROM documents WHERE url = ? ORDER BY id LIMIT 1", (url,)
+        ).fetchone()
+        if row is not None:
+            return _document_row(row)
+    return None
+
+
 def all_documents(conn: sqlite3.Connection, *, limit: int | None = None) -> list[DocumentRow]:
     """Every document (or the first ``limit``), in id order."""
     sql = f"SELECT {_DOC_COLUMNS} FROM documents ORDER BY id"

@@ -15,6 +15,10 @@ corpus folder (they are not followed) and HTML when its reader cannot be loaded,
 see what was not read. Hidden files and folders (``.git``, ``.DS_Store``) are ignored silently.
 Metadata is bounded: a title longer than ``MAX_TITLE_CHARS`` is shortened, an over-long date or
 url is dropped.
+
+A hidden file beside an article, ``.NAME.source.json`` (``{"url": "https://…"}``), gives its
+citation's url over what the file says (articles fetched from a link keep theirs there). It is
+read with its article: after changing only the sidecar, ``touch`` the article or rebuild.
 """
 
 from __future__ import annotations
@@ -50,6 +54,9 @@ MAX_DATE_CHARS = 100
 MAX_URL_CHARS = 2_048
 #: A JSONL article's id is shown in every citation: longer ids skip the line.
 MAX_ID_CHARS = 1_000
+#: Beside ``NAME``, ``.NAME`` + this holds the article's source (hidden, so never read as one).
+SOURCE_SIDECAR_SUFFIX = ".source.json"
+MAX_SIDECAR_BYTES = 64 * 1024
 _OPTIONAL_FIELDS = ("title", "date", "url")
 _HTML_INSTALL_HINT = "pip install trafilatura lxml_html_clean"
 _HTML_DATE_SEARCH = {"extensive_search": False, "original_date": True}
@@ -91,7 +98,7 @@ def read_corpus(path: Path) -> ReadResult:
     if path.is_dir():
         files = list(_walk(path, path, result.skipped, set()))
     for file, rel in files:
-        for item in _read_file(file, rel, result.skipped):
+        for item in _read_with_source(file, rel, result.skipped):
             if item.id in first_seen:
                 where = first_seen[item.id]
                 result.skipped.append(
@@ -117,7 +124,38 @@ def corpus_files(path: Path, skipped: list[SkippedFile]) -> list[tuple[Path, str
 
 def read_file(file: Path, rel: str, skipped: list[SkippedFile]) -> list[Document]:
     """The documents of one corpus file (several for JSONL); problems go to ``skipped``."""
-    return _read_file(file, rel, skipped)
+    return _read_with_source(file, rel, skipped)
+
+
+def source_sidecar(file: Path) -> Path:
+    """Where the url of the article in ``file`` may be kept: ``.NAME.source.json`` beside it."""
+    return file.with_name(f".{file.name}{SOURCE_SIDECAR_SUFFIX}")
+
+
+def _read_with_source(file: Path, rel: str, skipped: list[SkippedFile]) -> list[Document]:
+    """``_read_file``, with the url of the file's source sidecar (if any) on its document."""
+    documents = _read_file(file, rel, skipped)
+    if not documents or file.suffix.lower() in JSONL_SUFFIXES:
+        return documents
+    url = _sidecar_url(source_sidecar(file))
+    if url is None:
+        return documents
+    return [document.model_copy(update={"url": url}) for document in documents]
+
+
+def _sidecar_url(sidecar: Path) -> str | None:
+    """The ``url`` a sidecar gives; None when there is none or it is unusable (it is only a
+    citation's link: the article is read all the same)."""
+    try:
+        if sidecar.stat().st_size > MAX_SIDECAR_BYTES:
+            return None
+        record = json.loads(sidecar.read_bytes().decode("utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError):
+        return None
+    url = record.get("url") if isinstance(record, dict) else None
+    if not isinstance(url, str) or not url.strip() or len(url) > MAX_URL_CHARS:
+        return None
+    return url.strip() if _encodable(url) else None
 
 
 def content_hash(document: Document) -> str:

@@ -21,6 +21,7 @@ from retrieval.config import EngineSettings
 from retrieval.engine import Engine
 from retrieval.index.build import build_index
 from retrieval.types import Answer, Quote, Source
+from tests.support.articles import ARTICLE_TITLE, ArticleServer, Page, html_page, text_page
 
 REPO = Path(__file__).resolve().parents[2]
 #: Modules that must never load for ``verbatim ask`` (the answering path runs on ONNX).
@@ -332,3 +333,83 @@ def test_index_and_ask_about_a_pdf_cite_its_page(
     assert cli.main(["ask", question, "--index", str(index), "--json", "-k", "1"]) == 0
     (quote,) = json.loads(capsys.readouterr().out)["quotes"]
     assert quote["pages"] == [2, 2] and "1,460 adult salmon" in quote["text"]
+
+
+@pytest.fixture
+def one_seed_corpus(
+    tmp_path: Path,
+    engine_settings: EngineSettings,
+    encoder: Encoder,
+    monkeypatch: pytest.MonkeyPatch,
+) -> tuple[Path, Path]:
+    """A corpus folder of one seed, indexed, named by VERBATIM_CORPUS; (corpus, index)."""
+    corpus, index_dir = tmp_path / "articles", tmp_path / "index"
+    corpus.mkdir()
+    shutil.copy(sorted((REPO / "seeds").glob("*.txt"))[0], corpus)
+    build_index(corpus, index_dir, engine_settings, encoder=encoder)
+    monkeypatch.setenv("VERBATIM_CORPUS", str(corpus))
+    return corpus, index_dir
+
+
+def test_index_url_adds_the_article_to_the_corpus(
+    one_seed_corpus: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    corpus, index_dir = one_seed_corpus
+    with ArticleServer() as server:
+        server.pages["/ferry.html"] = html_page()
+        url = server.url("/ferry.html")
+        argv = ["index", url, "--index", str(index_dir), "-q"]
+        assert cli.main([*argv, "--allow-private"]) == 0
+        out = capsys.readouterr().out
+        assert out.startswith(f"Added “{ARTICLE_TITLE}” ({url}): ") and "sentences" in out
+        (saved,) = (corpus / "received").glob("*.html")
+        assert saved.read_text(encoding="utf-8") == server.pages["/ferry.html"].body.decode()
+
+        assert cli.main([*argv, "--allow-private"]) == cli.EXIT_USAGE  # the same link again
+        err = capsys.readouterr().err
+        assert err.startswith("verbatim: ") and err.count("\n") == 1 and "indexed already" in err
+    assert cli.main(["sources", "--index", str(index_dir), "--json"]) == 0
+    listed = {
+        item["source"]["id"]: item["source"]["url"] for item in json.loads(capsys.readouterr().out)
+    }
+    assert listed[f"received/{saved.name}"] == url
+
+
+@pytest.mark.parametrize(
+    ("path", "allow", "expected"),
+    [
+        ("/ferry.html", False, "loopback address"),
+        ("/missing", True, "404 Not Found"),
+        ("/picture", True, "image/png"),
+    ],
+    ids=["loopback", "404", "unsupported"],
+)
+def test_index_url_refusals_are_one_line(
+    one_seed_corpus: tuple[Path, Path],
+    capsys: pytest.CaptureFixture[str],
+    path: str,
+    allow: bool,
+    expected: str,
+) -> None:
+    corpus, index_dir = one_seed_corpus
+    with ArticleServer() as server:
+        server.pages["/ferry.html"] = html_page()
+        server.pages["/picture"] = Page(b"\x89PNG", "image/png")
+        argv = ["index", server.url(path), "--index", str(index_dir)]
+        assert cli.main(argv + (["--allow-private"] if allow else [])) == cli.EXIT_USAGE
+    err = capsys.readouterr().err
+    assert err.startswith("verbatim: ") and err.count("\n") == 1 and expected in err
+    assert list((corpus / "received").glob("*")) == []  # nothing saved
+
+
+def test_the_operator_may_allow_private_addresses_in_the_environment(
+    one_seed_corpus: tuple[Path, Path],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _, index_dir = one_seed_corpus
+    monkeypatch.setenv("VERBATIM_FETCH_ALLOW_PRIVATE", "1")
+    with ArticleServer() as server:
+        server.pages["/palms.txt"] = text_page()
+        assert cli.main(["index", server.url("/palms.txt"), "--index", str(index_dir), "-q"]) == 0
+    assert capsys.readouterr().out.startswith("Added “Date palms of Basra")

@@ -53,6 +53,17 @@ async def test_budget_refills_over_time() -> None:
     assert await limiter.try_acquire(USER)
 
 
+async def test_a_budget_over_another_period() -> None:
+    """The period is the one given: a tenth of a second refills, an hour does not."""
+    import asyncio
+
+    short, hourly = UserRateLimiter(1, period_seconds=0.1), UserRateLimiter(1, period_seconds=3600)
+    assert await short.try_acquire(USER) and await hourly.try_acquire(USER)
+    await asyncio.sleep(0.2)
+    assert await short.try_acquire(USER)
+    assert not await hourly.try_acquire(USER)
+
+
 async def test_tracked_users_are_bounded() -> None:
     limiter = UserRateLimiter(1, max_users=2)
     for user in (USER, OTHER, ADMIN):

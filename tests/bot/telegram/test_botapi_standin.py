@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from tests.support.telegram.botapi_standin import BotApiStandIn
+from tests.support.telegram.harness import ALICE
 from tests.support.telegram.telegram_html import HtmlError, telegram_html
 from tests.test_imports import import_cycles, import_graph
 
@@ -41,6 +42,29 @@ async def test_wrong_token_and_unknown_method() -> None:
         me = await client.post(f"{api.base_url}{api.token}/getMe")
     assert wrong.status_code == 401 and unknown.status_code == 404
     assert me.json()["result"]["username"] == api.username
+
+
+async def test_files_sent_are_served_as_telegram_serves_them() -> None:
+    """getFile tells the path; the bytes come from /file/bot<token>/<path>, to that token only."""
+    async with BotApiStandIn() as api, httpx.AsyncClient() as client:
+        sent = api.send_document(ALICE, b"an article", "a.txt", "text/plain")
+        file_id = sent["document"]["file_id"]
+        found = await client.post(f"{api.base_url}{api.token}/getFile", data={"file_id": file_id})
+        unknown = await client.post(f"{api.base_url}{api.token}/getFile", data={"file_id": "x"})
+        path = found.json()["result"]["file_path"]
+        files = api.base_url.replace("/bot", "/file/bot")
+        data = await client.get(f"{files}{api.token}/{path}")
+        wrong = await client.get(f"{files}0:wrong/{path}")
+    assert sent["document"] == {
+        "file_id": file_id,
+        "file_unique_id": sent["document"]["file_unique_id"],
+        "file_size": 10,
+        "file_name": "a.txt",
+        "mime_type": "text/plain",
+    }
+    assert path.endswith(".txt") and unknown.status_code == 400
+    assert data.content == b"an article" and wrong.status_code == 404
+    assert [r.status for r in api.downloads()] == [200, 404]
 
 
 def test_only_loopback_connections_are_allowed() -> None:

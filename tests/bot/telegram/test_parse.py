@@ -9,6 +9,7 @@ from bot.telegram.parse import (
     addressed_to_bot,
     command_question,
     group_question,
+    link_only,
     private_question,
 )
 from tests.support.telegram.updates import User, group_chat, mention_entity, message, private_chat
@@ -135,3 +136,22 @@ def test_private_and_command_questions_drop_lone_surrogates() -> None:
 )
 def test_addressed_to_bot_in_groups(msg: Message, addressed: bool) -> None:
     assert addressed_to_bot(msg, BOT.username or "", BOT.id) is addressed
+
+
+@pytest.mark.parametrize(
+    ("text", "link"),
+    [
+        ("https://example.org/news/ferry.html", "https://example.org/news/ferry.html"),
+        ("  HTTP://Example.org/a?b=1#c \n", "HTTP://Example.org/a?b=1#c"),
+        ("What does https://example.org/a say about Mosul?", None),
+        ("https://example.org/a\nand a question", None),
+        ("https://a.example/ https://b.example/", None),
+        ("ftp://example.org/a.txt", None),
+        ("example.org/a.html", None),
+        ("https://", None),
+        ("", None),
+    ],
+)
+def test_a_message_that_is_only_a_link(text: str, link: str | None) -> None:
+    """Only a link is an article sent in; a link among words stays part of a question."""
+    assert link_only(_message(text, chat=private_chat(ALICE))) == link

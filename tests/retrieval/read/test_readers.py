@@ -437,3 +437,34 @@ def test_the_html_cleaner_is_a_declared_dependency() -> None:
         for dep in project["project"]["dependencies"]
     }
     assert "lxml_html_clean" in names
+
+
+@pytest.mark.parametrize("name", ["dam.txt", "dam.html"])
+def test_a_source_sidecar_gives_the_citation_url(tmp_path: Path, name: str) -> None:
+    """A page saved from a link keeps its url in ``.NAME.source.json``, over what it says."""
+    (tmp_path / name).write_text(PAGE if name.endswith(".html") else ARTICLE, encoding="utf-8")
+    url = "https://fetched.example/dam?id=7"
+    (tmp_path / f".{name}.source.json").write_text(json.dumps({"url": url}), encoding="utf-8")
+    result = read_corpus(tmp_path)
+    assert [(d.id, d.url) for d in result.documents] == [(name, url)]
+    assert result.skipped == []  # the hidden sidecar is no article, and not reported
+
+
+@pytest.mark.parametrize(
+    "sidecar",
+    [b"not json", b'["https://x.example/"]', b'{"url": 7}', b'{"url": "  "}', b"\xff\xfe{}"],
+    ids=["not-json", "not-an-object", "not-a-string", "blank", "not-utf8"],
+)
+def test_an_unusable_sidecar_leaves_the_article_as_it_is(tmp_path: Path, sidecar: bytes) -> None:
+    (tmp_path / "dam.html").write_text(PAGE, encoding="utf-8")
+    (tmp_path / ".dam.html.source.json").write_bytes(sidecar)
+    (document,) = read_corpus(tmp_path).documents
+    assert document.url == "https://valley.example/news/dam-opens"  # what the page says
+
+
+def test_a_sidecar_does_not_touch_jsonl_articles(tmp_path: Path) -> None:
+    line = {"id": "a", "text": ARTICLE, "url": "https://line.example/a"}
+    (tmp_path / "many.jsonl").write_text(json.dumps(line) + "\n", encoding="utf-8")
+    (tmp_path / ".many.jsonl.source.json").write_text('{"url": "https://x.example/"}')
+    (document,) = read_corpus(tmp_path).documents
+    assert document.url == "https://line.example/a"

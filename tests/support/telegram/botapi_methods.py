@@ -8,6 +8,8 @@ are synchronous: they only touch the stand-in's state.
 from __future__ import annotations
 
 import itertools
+from dataclasses import dataclass
+from pathlib import PurePosixPath
 from typing import Any
 
 from tests.support.telegram import updates
@@ -15,6 +17,8 @@ from tests.support.telegram.telegram_html import HtmlError, telegram_html
 from tests.support.telegram.updates import JSONDict, User
 
 MAX_TEXT_LENGTH = 4096
+#: Telegram's cloud Bot API lets bots download files up to 20 MB.
+MAX_DOWNLOAD_BYTES = 20 * 1024 * 1024
 PARSE_ERROR = "Bad Request: can't parse entities: {reason}"
 
 
@@ -26,8 +30,28 @@ class ApiError(Exception):
         self.status, self.description = status, description
 
 
+@dataclass(frozen=True)
+class StoredFile:
+    """A file a user sent: what getFile tells of it, and its bytes."""
+
+    file_id: str
+    file_unique_id: str
+    file_path: str
+    name: str
+    data: bytes
+    stated_size: int
+
+    def as_file(self) -> JSONDict:
+        return {
+            "file_id": self.file_id,
+            "file_unique_id": self.file_unique_id,
+            "file_size": self.stated_size,
+            "file_path": self.file_path,
+        }
+
+
 class BotApiMethods:
-    """getMe, sendMessage, editMessageText, answerCallbackQuery, setWebhook, ..."""
+    """getMe, sendMessage, editMessageText, answerCallbackQuery, setWebhook, getFile, ..."""
 
     bot_user: User
     webhook: JSONDict | None
@@ -35,6 +59,43 @@ class BotApiMethods:
     _chats: dict[int, JSONDict]
     _answered_queries: set[str]
     _message_ids: dict[int, itertools.count[int]]
+    files: dict[str, StoredFile]
+    files_by_path: dict[str, StoredFile]
+
+    def store_file(
+        self, data: bytes, file_name: str | None, mime_type: str | None, *, file_size: int | None
+    ) -> JSONDict:
+        """Keep a file a user sends; returns its Document object (for the message)."""
+        number = len(self.files) + 1
+        suffix = PurePosixPath(file_name or "").suffix.lower()
+        stored = StoredFile(
+            file_id=f"BQACAgIAAxkBAAEBdoc{number}",
+            file_unique_id=f"AgADdoc{number}",
+            file_path=f"documents/file_{number}{suffix}",
+            name=file_name or f"file_{number}",
+            data=data,
+            stated_size=len(data) if file_size is None else file_size,
+        )
+        self.files[stored.file_id] = stored
+        self.files_by_path[stored.file_path] = stored
+        document: JSONDict = {
+            "file_id": stored.file_id,
+            "file_unique_id": stored.file_unique_id,
+            "file_size": stored.stated_size,
+        }
+        if file_name is not None:
+            document["file_name"] = file_name
+        if mime_type is not None:
+            document["mime_type"] = mime_type
+        return document
+
+    def _api_getFile(self, params: JSONDict) -> JSONDict:
+        stored = self.files.get(str(params.get("file_id", "")))
+        if stored is None:
+            raise ApiError(400, "Bad Request: invalid file_id")
+        if stored.stated_size > MAX_DOWNLOAD_BYTES:
+            raise ApiError(400, "Bad Request: file is too big")
+        return stored.as_file()
 
     def chat_message(
         self, sender: User | None, chat: JSONDict, text: str | None = None, **fields: Any

@@ -2,7 +2,8 @@
 
 It serves ``/bot<token>/<method>`` the way Telegram does for the methods the bot uses
 (getMe, getUpdates with long polling, sendMessage, editMessageText, answerCallbackQuery,
-answerInlineQuery, setWebhook, ...), answers a wrong token with 401, and keeps the chat's
+answerInlineQuery, setWebhook, getFile, ...), and the files users sent at
+``/file/bot<token>/<file_path>``; it answers a wrong token with 401, and keeps the chat's
 messages so tests can press the buttons under the bot's replies. With a webhook set it
 POSTs updates to the bot with the secret token header, as Telegram does.
 
@@ -26,7 +27,7 @@ from typing import Any, Literal
 from aiohttp import ClientSession, ClientTimeout, web
 
 from tests.support.telegram import updates
-from tests.support.telegram.botapi_methods import PARSE_ERROR, ApiError, BotApiMethods
+from tests.support.telegram.botapi_methods import PARSE_ERROR, ApiError, BotApiMethods, StoredFile
 from tests.support.telegram.transcript import Transcript
 from tests.support.telegram.updates import JSONDict, User
 
@@ -38,6 +39,8 @@ SHUTDOWN_SECONDS = 1.0
 WEBHOOK_POST_SECONDS = 10.0
 MAX_LONG_POLL_SECONDS = 30.0
 MAX_UPDATES_PER_CALL = 100
+#: How a file download shows in ``requests`` (it is no Bot API method).
+DOWNLOAD = "(file download)"
 
 #: Parameters sent as raw strings; every other form value is JSON.
 STRING_FIELDS = frozenset(
@@ -109,6 +112,8 @@ class BotApiStandIn(BotApiMethods):
         self._message_ids: dict[int, itertools.count[int]] = {}
         self._chats: dict[int, JSONDict] = {}
         self.messages: dict[tuple[int, int], JSONDict] = {}
+        self.files: dict[str, StoredFile] = {}
+        self.files_by_path: dict[str, StoredFile] = {}
         self.queued_at: dict[int, float] = {}  # update_id -> perf_counter when queued
         self._answered_queries: set[str] = set()
         self._changed = asyncio.Condition()
@@ -124,6 +129,7 @@ class BotApiStandIn(BotApiMethods):
         app = web.Application()
         app.router.add_route("POST", "/bot{token}/{method}", self._handle)
         app.router.add_route("GET", "/bot{token}/{method}", self._handle)
+        app.router.add_route("GET", "/file/bot{token}/{file_path:.+}", self._download)
         self._runner = web.AppRunner(app, shutdown_timeout=SHUTDOWN_SECONDS, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, HOST, 0)
@@ -171,6 +177,21 @@ class BotApiStandIn(BotApiMethods):
         message = self.chat_message(sender, chat or updates.private_chat(sender), text, **fields)
         self.queue({"message": message})
         return message
+
+    def send_document(
+        self,
+        sender: User,
+        data: bytes,
+        file_name: str | None,
+        mime_type: str | None,
+        *,
+        file_size: int | None = None,
+        chat: JSONDict | None = None,
+    ) -> JSONDict:
+        """``sender`` sends a file; ``file_size`` states another size than ``data``'s (Telegram
+        states it before anyone downloads the file). Returns the message."""
+        document = self.store_file(data, file_name, mime_type, file_size=file_size)
+        return self.send(sender, chat=chat, document=document)
 
     def edit(self, message: JSONDict, text: str) -> None:
         edited = {**message, "text": text, "edit_date": int(time.time())}
@@ -293,7 +314,26 @@ class BotApiStandIn(BotApiMethods):
             return updates.inline_buttons(message_or_request.params)
         return updates.inline_buttons(message_or_request)
 
+    def downloads(self) -> list[Request]:
+        """The files the bot downloaded (or tried to)."""
+        return [r for r in self.requests if r.method == DOWNLOAD]
+
     # ---- the HTTP side -----------------------------------------------------------------
+
+    async def _download(self, request: web.Request) -> web.Response:
+        file_path = request.match_info["file_path"]
+        record = Request(DOWNLOAD, {"file_path": file_path}, time.perf_counter())
+        self.requests.append(record)
+        await self._notify()
+        stored = self.files_by_path.get(file_path)
+        if request.match_info["token"] != self.token or stored is None:
+            record.status, record.done = 404, True
+            await self._notify()
+            return web.Response(status=404, text="Not Found")
+        record.status, record.done, record.result = 200, True, len(stored.data)
+        self.transcript.download(stored.name, len(stored.data))
+        await self._notify()
+        return web.Response(body=stored.data, content_type="application/octet-stream")
 
     async def _handle(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]

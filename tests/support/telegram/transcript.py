@@ -93,10 +93,20 @@ class Transcript:
         replied = message.get("reply_to_message")
         return f" (replying to #{replied['message_id']})" if replied else ""
 
+    def download(self, name: str, size: int) -> None:
+        """The bot downloaded a file a user sent."""
+        self.lines.append(f"🤖 ⤓ downloads {name} ({size:,} bytes)")
+
     @staticmethod
     def _content(message: dict[str, Any]) -> str:
         if "text" in message:
             return message["text"] if message["text"] else "(empty text)"
+        if "document" in message:
+            document = message["document"]
+            kind = document.get("mime_type", "no type")
+            size = document.get("file_size")
+            stated = f", {size:,} bytes" if isinstance(size, int) else ""
+            return f"[file {document.get('file_name', '(no name)')}, {kind}{stated}]"
         kinds = [k for k in ("sticker", "photo", "voice", "document", "location") if k in message]
         return f"[{kinds[0]}]" if kinds else "[message without text]"
 
