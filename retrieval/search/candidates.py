@@ -192,14 +192,15 @@ def _hybrid(
     if not cand:
         return []
     # A follow-up's own words and vector pick the sentence; one with no words of its own
-    # ("who said that?") asks the earlier question again, whose words and vector then do.
+    # ("who said that?") asks the question before again, whose words (and the vector of the
+    # conversation) then do.
     own = bool(prepared.terms)
     picking_vector = query_vector if own else place_vector
     sentence_dense = reader.sentence_vectors(cand) @ picking_vector
     passage_dense_u = reader.passage_vectors(unique_passages) @ place_vector
     cov_s = terms.coverage(
         [r.terms for r in cand_rows],  # type: ignore[union-attr]
-        only=prepared.terms if own else prepared.carried,
+        only=prepared.terms if own else prepared.restated,
     )
     cov_p_u = terms.coverage(
         [passage_rows[p].terms for p in unique_passages],  # type: ignore[union-attr]

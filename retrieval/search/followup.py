@@ -137,6 +137,7 @@ def in_context(prepared: Prepared, prior: PriorTurn) -> Prepared:
     return replace(
         prepared,
         carried=carried,
+        restated=earlier_prepared[-1].terms if earlier_prepared else (),
         focus=tuple(dict.fromkeys(names))[:MAX_QUERY_TERMS],
         context_text=" ".join([*earlier, prepared.text]),
         known=known,

@@ -39,6 +39,9 @@ class Prepared:
     #: question's subject words, which place the answer (its passage) while ``terms`` pick
     #: the sentence; ``focus`` then holds the earlier names and numbers too.
     carried: tuple[str, ...] = ()
+    #: The subject words of the question just before: what a follow-up without words of its
+    #: own ("who said that?") asks about again.
+    restated: tuple[str, ...] = ()
     #: The question together with the earlier one, encoded to place the answer; None when
     #: the question stands alone.
     context_text: str | None = None

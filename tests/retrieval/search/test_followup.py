@@ -121,6 +121,7 @@ def test_a_chain_keeps_the_question_it_started_from() -> None:
     asked = in_context(prepare("Who was he?"), chained)
     assert asked.context_text == f"{EARLIER} {second.question} Who was he?"
     assert "spokesman" in asked.carried and "haider" in asked.focus
+    assert asked.restated == prepare(second.question).terms  # the question just before
 
 
 def test_only_the_top_quote_lends_its_names() -> None:
