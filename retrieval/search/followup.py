@@ -119,15 +119,15 @@ def in_context(prepared: Prepared, prior: PriorTurn) -> Prepared:
     """``prepared`` asked after ``prior``: its subject words, names and numbers carried over.
 
     The question's own terms still pick the sentence; what is carried places it (the passage,
-    the names around it, the vector of both questions together). Words of the earlier
-    questions are known to the asker, so the answer type looks past them.
+    the names around it, the vector of both questions together). A question without words of
+    its own restates the one just before, whose terms then pick the sentence. Words of the
+    earlier questions are known to the asker, so the answer type looks past them.
     """
     earlier = _earlier_questions(prior)
     earlier_prepared = [prepare(q) for q in earlier]
     own = set(prepared.terms)
-    carried = tuple(dict.fromkeys(t for p in earlier_prepared for t in p.terms if t not in own))[
-        :MAX_QUERY_TERMS
-    ]
+    carried_terms = dict.fromkeys(t for p in earlier_prepared for t in p.terms if t not in own)
+    carried = tuple(carried_terms)[:MAX_QUERY_TERMS]
     names = [*prepared.focus]
     for p in earlier_prepared:
         names.extend(p.focus)
