@@ -1,4 +1,4 @@
-"""The ``verbatim`` command line: index, ask, chat, sources, eval, serve, feedback, run.
+"""The ``verbatim`` command line: index, ask, chat, sources, eval(-followups), serve, feedback.
 
 Every command builds the one settings object (flags over environment over config file) and
 calls the engine; errors a person can fix are printed as one clear message (exit code 2).
@@ -18,7 +18,7 @@ from typing import Any
 
 # Imported eagerly (they are small and import nothing heavy at module level), so a broken
 # import fails here, loudly, instead of silently dropping a command.
-from bot import eval_cmd, feedback_cmd, serve_cmd
+from bot import eval_cmd, feedback_cmd, followups_cmd, serve_cmd
 from bot.settings import Settings, load_settings
 from retrieval.errors import VerbatimError
 
@@ -31,7 +31,7 @@ EXIT_BROKEN_PIPE = 141
 
 Command = Callable[[argparse.Namespace, Settings], int]
 #: The modules that add a subcommand each (``add_parser(subparsers)`` sets its ``func``).
-SUBCOMMAND_MODULES = (eval_cmd, serve_cmd, feedback_cmd)
+SUBCOMMAND_MODULES = (eval_cmd, followups_cmd, serve_cmd, feedback_cmd)
 #: The flag that sets each settings field, for messages about bad values.
 SETTING_FLAGS = {
     "index_dir": "--index",

@@ -24,6 +24,7 @@ from retrieval.evaluation.questions import Question, QuestionSet, load_questions
 
 if TYPE_CHECKING:
     from embeddings import Encoder
+    from retrieval.types import Document
 
 #: Where indexes built for ``--corpus`` and SQuAD files are kept between runs.
 EVAL_CACHE_DIR = Path(".verbatim/eval")
@@ -31,6 +32,8 @@ EVAL_CACHE_DIR = Path(".verbatim/eval")
 DEFAULT_REPORT_DIR = Path("reports")
 #: Hex digits of the path hash in a cache folder's name.
 CACHE_HASH_CHARS = 10
+#: The suffix of a SQuAD file, whose paragraphs are the corpus.
+SQUAD_SUFFIX = ".json"
 #: Exit status for bad input (as argparse uses).
 EXIT_BAD_INPUT = 2
 RETRIEVERS: tuple[str, ...] = get_args(Retriever)
@@ -109,12 +112,12 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     from retrieval.evaluation.table import format_changes, format_metrics, format_tradeoff
 
     retrievers = parse_retrievers(args.retrievers, settings.retriever)
-    engine_settings = _engine_settings(args, settings)
+    engine_settings = engine_settings_from(args, settings)
     old = load_report(args.compare) if args.compare else None
     question_set = load_questions(args.questions)
     questions = limit_questions(question_set.questions, args.limit)
     out = args.out or DEFAULT_REPORT_DIR / f"eval-{question_set.name}.json"
-    _check_writable(out)
+    check_writable(out)
     # One encoder for the build and the engine: the model loads once.
     encoder = Encoder(engine_settings.model, batch_size=engine_settings.batch_size)
     index_dir = _index_for(args, settings, question_set, engine_settings, encoder)
@@ -190,7 +193,7 @@ def cache_dir(corpus: Path, model: str) -> Path:
     return EVAL_CACHE_DIR / f"{name}-{digest}"
 
 
-def _check_writable(out: Path) -> None:
+def check_writable(out: Path) -> None:
     """Fail before the run, not after it, when the report cannot be written."""
     if out.is_dir():
         raise EvalInputError(f"--out {out} is a folder: name a .json file.")
@@ -200,7 +203,8 @@ def _check_writable(out: Path) -> None:
         raise EvalInputError(f"Cannot create {out.parent} for the report: {exc.strerror}.") from exc
 
 
-def _engine_settings(args: argparse.Namespace, settings: Settings) -> EngineSettings:
+def engine_settings_from(args: argparse.Namespace, settings: Settings) -> EngineSettings:
+    """The engine settings with the ``-k`` and ``--min-relevance`` flags applied."""
     from pydantic import ValidationError
 
     values = settings.engine().model_dump()
@@ -230,34 +234,59 @@ def _index_for(
     from retrieval.evaluation.index_guard import check_holds_only
     from retrieval.index.build import build_index
 
-    def log(message: str) -> None:
-        print(message, file=sys.stderr)
-
     if question_set.documents is not None:
         if args.corpus:
             raise EvalInputError(
                 f"{args.questions} is a SQuAD file and carries its own corpus: drop --corpus."
             )
-        index_dir = args.index_dir or cache_dir(question_set.path, engine_settings.model)
-        if args.index_dir:  # the user's folder: never replace an index of another corpus
-            check_holds_only(
-                index_dir,
-                question_set.documents,
-                engine_settings,
-                encoder=encoder,
-                source=question_set.path,
-            )
-        articles = len(question_set.documents)
-        log(f"indexing the {articles} articles of {args.questions} in {index_dir}")
-        build_index(
-            list(question_set.documents), index_dir, engine_settings, encoder=encoder, log=log
+        if not args.index_dir:
+            return cached_index(question_set.path, engine_settings, encoder, question_set)
+        # the user's folder: never replace an index of another corpus
+        check_holds_only(
+            args.index_dir,
+            question_set.documents,
+            engine_settings,
+            encoder=encoder,
+            source=question_set.path,
         )
-        return Path(index_dir)
+        articles = len(question_set.documents)
+        _log(f"indexing the {articles} articles of {args.questions} in {args.index_dir}")
+        build_index(
+            list(question_set.documents), args.index_dir, engine_settings, encoder=encoder, log=_log
+        )
+        return Path(args.index_dir)
     if args.corpus:
-        if not args.corpus.exists():
-            raise EvalInputError(f"No corpus at {args.corpus}: check the path.")
-        index_dir = cache_dir(args.corpus, engine_settings.model)
-        log(f"indexing {args.corpus} in {index_dir}")
-        build_index(args.corpus, index_dir, engine_settings, encoder=encoder, log=log)
-        return index_dir
+        return cached_index(args.corpus, engine_settings, encoder)
     return Path(args.index_dir or settings.index_dir)
+
+
+def cached_index(
+    path: Path,
+    engine_settings: EngineSettings,
+    encoder: Encoder,
+    question_set: QuestionSet | None = None,
+) -> Path:
+    """The index of a corpus (folder or file) or of a SQuAD file's paragraphs, built or
+    brought up to date under ``EVAL_CACHE_DIR`` (a second run does no work).
+
+    ``question_set`` is the SQuAD file already read, if it was.
+    """
+    from retrieval.index.build import build_index
+
+    if not path.exists():
+        raise EvalInputError(f"No corpus at {path}: check the path.")
+    if question_set is None and path.is_file() and path.suffix.lower() == SQUAD_SUFFIX:
+        question_set = load_questions(path)
+    index_dir = cache_dir(path, engine_settings.model)
+    corpus: Path | list[Document] = path
+    if question_set is not None and question_set.documents is not None:
+        corpus = list(question_set.documents)
+        _log(f"indexing the {len(corpus)} articles of {path} in {index_dir}")
+    else:
+        _log(f"indexing {path} in {index_dir}")
+    build_index(corpus, index_dir, engine_settings, encoder=encoder, log=_log)
+    return index_dir
+
+
+def _log(message: str) -> None:
+    print(message, file=sys.stderr)

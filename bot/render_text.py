@@ -19,6 +19,10 @@ from retrieval.types import Answer, DocumentInfo, Extract, Source
 
 WRAP = 88
 INDENT = "    "
+#: The line above a follow-up's answer, naming the question it was answered in.
+CONTEXT_NOTE = "(Taking “{question}” as context; /new starts afresh.)"
+#: Characters of that question shown.
+CONTEXT_QUESTION_CHARS = 120
 #: The C0 controls, DEL and the C1 controls (Unicode category Cc), each as a visible escape.
 _ESCAPES = {code: f"\\x{code:02x}" for code in (*range(0x20), *range(0x7F, 0xA0))}
 #: DEL and the C1 controls, which JSON may carry raw, as JSON escapes of themselves.
@@ -81,8 +85,28 @@ def _quoted(text: str) -> str:
     return "\n".join(wrapped)
 
 
+def context_note(answer: Answer) -> str | None:
+    """The line saying which earlier question a follow-up was answered in, if it was."""
+    if answer.context_question is None:
+        return None
+    shown = terminal_safe(shorten(answer.context_question, CONTEXT_QUESTION_CHARS))
+    return CONTEXT_NOTE.format(question=shown)
+
+
+def shorten(text: str, limit: int) -> str:
+    """``text`` on one line, cut to ``limit`` characters with an ellipsis."""
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
 def render_answer(answer: Answer) -> str:
-    """The answer as a person reads it in a terminal."""
+    """The answer as a person reads it in a terminal (a follow-up's context line first)."""
+    note = context_note(answer)
+    body = _render_body(answer)
+    return body if note is None else f"{note}\n\n{body}"
+
+
+def _render_body(answer: Answer) -> str:
     if answer.status == "invalid_question":
         return terminal_safe(answer.message or "Please ask a question.")
     if not answer.answered:

@@ -99,6 +99,9 @@ class Settings(BaseSettings):
     webhook_secret_token: SecretStr | None = None
     feedback_db: Path = Path(".verbatim/feedback.sqlite3")
     state_ttl_seconds: int = Field(24 * 3600, ge=60)
+    followup_ttl_seconds: int = Field(
+        30 * 60, ge=60, description="how long a chat's last answer is the context of a follow-up"
+    )
     telegram_timeout_seconds: float = Field(
         10.0, gt=0, le=300, description="connect/read/write timeout of each Bot API call"
     )

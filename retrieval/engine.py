@@ -28,7 +28,7 @@ from retrieval.index import manifest as mf
 from retrieval.index import store
 from retrieval.index.loaded import LoadedIndex
 from retrieval.index.store_check import store_problem
-from retrieval.types import Answer, DocumentInfo, Extract, IndexInfo
+from retrieval.types import Answer, DocumentInfo, Extract, IndexInfo, PriorTurn
 
 T = TypeVar("T")
 
@@ -96,12 +96,16 @@ class Engine:
         offset: int = 0,
         retriever: Retriever | None = None,
         min_relevance: float | None = None,
+        context: PriorTurn | None = None,
     ) -> Answer:
         """Answer ``question`` with up to ``top_k`` quotes, skipping the first ``offset``.
 
-        Never raises for bad questions: they come back with status ``invalid_question``.
+        ``context`` is the question asked before it and its quotes (``PriorTurn.of(answer)``):
+        a follow-up that leans on it is answered in that context. Never raises for bad
+        questions: they come back with status ``invalid_question``.
         """
         kwargs = {
+            "context": context,
             "top_k": top_k or self.settings.top_k,
             "offset": offset,
             "retriever": retriever or self.settings.retriever,

@@ -136,10 +136,35 @@ class Answer(Frozen):
     relevance: float = 0.0
     offset: int = 0
     has_more: bool = False
+    #: The earlier question this one leaned on ("when did he die?"), or None when it was
+    #: answered on its own.
+    context_question: str | None = None
 
     @property
     def answered(self) -> bool:
         return self.status == "answered"
+
+
+class PriorTurn(Frozen):
+    """The question asked just before and the quotes it was answered with.
+
+    A follow-up ("and how many died there?") is answered in this context when it leans on it
+    (see ``retrieval.search.followup``). ``context_question`` is the question that the earlier
+    one itself leaned on, so a chain of follow-ups keeps the names it started from.
+    """
+
+    question: str
+    quotes: tuple[Quote, ...] = ()
+    context_question: str | None = None
+
+    @classmethod
+    def of(cls, answer: Answer) -> PriorTurn:
+        """The context an answer leaves for the next question."""
+        return cls(
+            question=answer.question,
+            quotes=answer.quotes,
+            context_question=answer.context_question,
+        )
 
 
 class DocumentInfo(Frozen):

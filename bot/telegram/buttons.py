@@ -47,14 +47,17 @@ async def on_more(update: Update, context: Context) -> None:
         return
     shown = state.answer
     following = await asyncio.to_thread(
-        svc.engine.answer, shown.question, offset=shown.offset + len(shown.quotes)
+        svc.engine.answer,
+        shown.question,
+        offset=shown.offset + len(shown.quotes),
+        context=state.context,
     )
     await edit_markup(message, render.answer_keyboard(pressed.key, shown, more=False))
     if not following.quotes:
         await query.answer(render.NO_MORE)
         return
     await query.answer()
-    key = svc.states.put(AnswerState(following))
+    key = svc.states.put(AnswerState(following, context=state.context))
     await send_chunks(
         message, render.answer_chunks(following), markup=render.answer_keyboard(key, following)
     )

@@ -1,4 +1,4 @@
-"""Command handlers: /start, /help, /about, /sources and the admins' /reindex.
+"""Command handlers: /start, /help, /about, /sources, /new and the admins' /reindex.
 
 Also ``in_own_thread``, which long jobs (a reindex, adding an article) run in.
 """
@@ -68,6 +68,14 @@ async def on_sources(update: Update, context: Context) -> None:
     docs = await asyncio.to_thread(services(context).engine.sources)
     page, markup = render.sources_page(docs, 0)
     await send_chunks(update.effective_message, [page], markup=markup)
+
+
+async def on_new(update: Update, context: Context) -> None:
+    """Forget the chat's context: the next question stands on its own."""
+    if not (update.effective_message and update.effective_chat):
+        return  # registered only for updates that carry it
+    services(context).conversations.forget(update.effective_chat.id)
+    await send_chunks(update.effective_message, [render.fixed(render.STARTED_AFRESH)])
 
 
 async def on_reindex(update: Update, context: Context) -> None:

@@ -142,6 +142,7 @@ def register(app: Application) -> None:
         ("help", commands.on_help),
         ("about", commands.on_about),
         ("sources", commands.on_sources),
+        ("new", commands.on_new),
         ("reindex", commands.on_reindex),
         ("ask", on_ask),
     ):

@@ -66,6 +66,11 @@ HOW_TO_ADD = (
 )
 NO_MORE = "No more quotes for this question."
 THANKS = {1: "Thanks! 👍 noted.", -1: "Thanks, 👎 noted: it helps improve the answers."}
+STARTED_AFRESH = "Starting afresh: your next question stands on its own."
+#: Above a follow-up's answer: the earlier question it was answered in.
+CONTEXT_NOTE = "Taking “{question}” as context. Send /new to start afresh."
+#: Characters of that question shown.
+CONTEXT_QUESTION_CHARS = 120
 INLINE_HINT = "Type a question about the articles"
 INLINE_NOT_FOUND = "Not in the articles: open the bot"
 
@@ -74,6 +79,7 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("start", "What this bot does, with example questions"),
     ("help", "How to ask and what the buttons do"),
     ("ask", "Ask a question (for groups): /ask QUESTION"),
+    ("new", "Start afresh: forget the last question as context"),
     ("sources", "The indexed articles"),
     ("about", "Model, index size and build date"),
 )
@@ -250,8 +256,23 @@ def _quote(quote: Quote, number: int) -> list[Chunk]:
     return quote_blocks(quote.text, tail)
 
 
+def context_note(answer: Answer) -> Chunk | None:
+    """The line above a follow-up's answer naming the question it was taken in, if any."""
+    if answer.context_question is None:
+        return None
+    text = CONTEXT_NOTE.format(question=_shorten(answer.context_question, CONTEXT_QUESTION_CHARS))
+    return Chunk(f"<i>{_esc(text)}</i>", text)
+
+
 def answer_chunks(answer: Answer) -> list[Chunk]:
-    """The reply to a question: quotes with citations, or the decline."""
+    """The reply to a question: the context it was taken in, if any, then quotes with
+    citations, or the decline."""
+    note = context_note(answer)
+    chunks = _answer_body(answer)
+    return chunks if note is None else pack([note, *chunks])
+
+
+def _answer_body(answer: Answer) -> list[Chunk]:
     if answer.status == "invalid_question" or not answer.quotes:
         message = answer.message or NOT_FOUND
         blocks = [Chunk(_esc(p), p) for p in _split_words(message, MAX_MESSAGE_LENGTH)]
@@ -356,6 +377,8 @@ def help_text(bot_username: str, *, add_formats: Sequence[str] = ()) -> Chunk:
         _how_to(bot_username),
         "Under an answer: “Context” shows the sentences around a quote, “More quotes” "
         "the next ones, and 👍 / 👎 tell us whether the answer helped.",
+        "Follow-ups such as “when was that?” are answered in the context of your last "
+        "question (in groups: reply to my answer). /new starts afresh.",
     ]
     if add_formats:
         parts.append(HOW_TO_ADD.format(formats=", ".join(add_formats)))

@@ -1,7 +1,7 @@
 """Sending what render.py made: HTML first, plain text when Telegram cannot parse it.
 
 Also the typing indicator, and ``answer_question``, the one path from a question to a reply
-shared by private chats, groups and /ask.
+shared by private chats, groups and /ask (follow-ups included).
 """
 
 from __future__ import annotations
@@ -12,20 +12,22 @@ import logging
 from collections.abc import AsyncIterator, Sequence
 
 from telegram import (
+    Chat,
     InlineKeyboardMarkup,
     Message,
     ReplyKeyboardMarkup,
     ReplyParameters,
     Update,
 )
-from telegram.constants import ChatAction, ParseMode
+from telegram.constants import ChatAction, ChatType, ParseMode
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import ContextTypes
 
 from bot.telegram import render
 from bot.telegram.render import Chunk
-from bot.telegram.services import services
+from bot.telegram.services import Services, services
 from bot.telegram.state import AnswerState
+from retrieval.types import PriorTurn
 
 log = logging.getLogger(__name__)
 
@@ -44,20 +46,25 @@ def is_parse_error(exc: BadRequest) -> bool:
 
 async def send_chunks(
     message: Message, chunks: Sequence[Chunk], *, markup: Markup = None, quote: bool = True
-) -> Message:
-    """Send ``chunks`` to ``message``'s chat: the first quotes it, the last carries ``markup``."""
-    sent = None
+) -> list[Message]:
+    """Send ``chunks`` to ``message``'s chat: the first quotes it, the last carries ``markup``.
+
+    Returns the messages sent, in order.
+    """
+    if not chunks:
+        raise ValueError("nothing to send: the text rendered to no message")
+    sent = []
     for i, chunk in enumerate(chunks):
         reply = ReplyParameters(message.message_id, allow_sending_without_reply=True)
         last = i == len(chunks) - 1
-        sent = await _send(
-            message,
-            chunk,
-            reply=reply if quote and i == 0 else None,
-            markup=markup if last else None,
+        sent.append(
+            await _send(
+                message,
+                chunk,
+                reply=reply if quote and i == 0 else None,
+                markup=markup if last else None,
+            )
         )
-    if sent is None:
-        raise ValueError("nothing to send: the text rendered to no message")
     return sent
 
 
@@ -135,12 +142,27 @@ async def typing(message: Message) -> AsyncIterator[None]:
             await task
 
 
+def earlier_turn(svc: Services, message: Message, chat: Chat, bot_id: int) -> PriorTurn | None:
+    """What a question may lean on: the bot's answer it replies to, else in a private chat the
+    last answered question (a group has too many voices for "the last one")."""
+    replied = message.reply_to_message
+    if replied is not None and replied.from_user is not None and replied.from_user.id == bot_id:
+        turn = svc.conversations.answered_by(chat.id, replied.message_id)
+        if turn is not None:
+            return turn
+    if chat.type == ChatType.PRIVATE:
+        return svc.conversations.last(chat.id)
+    return None
+
+
 async def answer_question(
     update: Update, context: ContextTypes.DEFAULT_TYPE, question: str
 ) -> None:
     """Answer ``question`` in reply to the update's message, with buttons, and log it.
 
-    The update has waited for its fair turn (round-robin across users, see fair.py).
+    A follow-up is answered in the context of the earlier question it leans on
+    (:func:`earlier_turn`); every answer is remembered as the chat's next context. The update
+    has waited for its fair turn (round-robin across users, see fair.py).
     """
     svc = services(context)
     message, chat, user = update.effective_message, update.effective_chat, update.effective_user
@@ -151,12 +173,17 @@ async def answer_question(
         await send_chunks(message, [render.fixed(render.RATE_LIMITED)])
         return
     engine = svc.engine
+    prior = earlier_turn(svc, message, chat, context.bot.id)
     async with typing(message):
-        answer = await asyncio.to_thread(engine.answer, question)
-    key = svc.states.put(AnswerState(answer))
-    await send_chunks(
+        answer = await asyncio.to_thread(engine.answer, question, context=prior)
+    used = prior if answer.context_question is not None else None
+    key = svc.states.put(AnswerState(answer, context=used))
+    sent = await send_chunks(
         message, render.answer_chunks(answer), markup=render.answer_keyboard(key, answer)
     )
+    if answer.answered:
+        turn = PriorTurn.of(answer)
+        svc.conversations.remember(chat.id, [m.message_id for m in sent], turn)
     await asyncio.to_thread(
         svc.feedback.record_answer,
         key,

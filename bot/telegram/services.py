@@ -1,4 +1,4 @@
-"""What the handlers share: the engine, button state, feedback store, access rules and limits.
+"""What the handlers share: the engine, button and conversation state, feedback, access, limits.
 
 One ``Services`` lives in ``application.bot_data``; handlers reach it with ``services(context)``.
 The engine reference is swapped whole by /reindex, so a handler reads it once per update.
@@ -13,6 +13,7 @@ from typing import Any
 
 from bot.settings import Settings
 from bot.telegram.access import SECONDS_PER_HOUR, AccessPolicy, UserRateLimiter
+from bot.telegram.conversations import Conversations
 from bot.telegram.feedback import FeedbackStore
 from bot.telegram.state import AnswerState, StateStore
 from retrieval.engine import Engine
@@ -31,6 +32,7 @@ class Services:
     engine: Engine
     index_dir: Path
     states: StateStore[AnswerState]
+    conversations: Conversations
     feedback: FeedbackStore
     access: AccessPolicy
     limiter: UserRateLimiter
@@ -48,6 +50,7 @@ class Services:
             engine=engine,
             index_dir=index_dir or settings.index_dir,
             states=StateStore(settings.state_ttl_seconds),
+            conversations=Conversations(settings.followup_ttl_seconds),
             feedback=FeedbackStore(settings.feedback_db),
             access=AccessPolicy(
                 allowed_user_ids=settings.allowed_user_ids,

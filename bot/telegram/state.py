@@ -2,8 +2,9 @@
 
 Telegram allows 64 bytes of callback data, far too little for a question and its quotes, so
 a button carries an id from this store. Entries expire after ``ttl_seconds`` and the oldest
-are dropped beyond ``max_entries``; a button whose entry is gone reports "expired". Used from
-the event loop only, so no locking.
+are dropped beyond ``max_entries``; a button whose entry is gone reports "expired". Values may
+also be kept under keys of the caller's (a chat id: see ``conversations``). Used from the
+event loop only, so no locking.
 """
 
 from __future__ import annotations
@@ -11,11 +12,11 @@ from __future__ import annotations
 import secrets
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from retrieval.types import Answer
+from retrieval.types import Answer, PriorTurn
 
 #: Random bytes in an id: 6 bytes are 8 URL-safe characters, so ``c:<id>:2`` is 12 bytes.
 STATE_ID_BYTES = 6
@@ -26,9 +27,11 @@ T = TypeVar("T")
 
 @dataclass(frozen=True)
 class AnswerState:
-    """What the buttons under one answer need: the answer as shown (question, quotes, offset)."""
+    """What the buttons under one answer need: the answer as shown (question, quotes, offset)
+    and the context it was asked in, so "More" asks it the same way."""
 
     answer: Answer
+    context: PriorTurn | None = None
 
 
 class StateStore(Generic[T]):
@@ -46,20 +49,31 @@ class StateStore(Generic[T]):
         self._ttl = ttl_seconds
         self._max = max_entries
         self._clock = clock
-        self._items: OrderedDict[str, tuple[float, T]] = OrderedDict()
+        self._items: OrderedDict[Hashable, tuple[float, T]] = OrderedDict()
 
     def put(self, value: T) -> str:
         """Store ``value``; returns its new id."""
-        self._expire()
         key = new_id()
         while key in self._items:  # pragma: no cover - 48 random bits rarely collide
             key = new_id()
+        self.put_at(key, value)
+        return key
+
+    def put_at(self, key: Hashable, value: T) -> None:
+        """Store ``value`` under ``key``, replacing what was there, for a full TTL again."""
+        self._expire()
+        self._items.pop(key, None)  # to the young end: insertion order stays expiry order
         self._items[key] = (self._clock() + self._ttl, value)
         while len(self._items) > self._max:
             self._items.popitem(last=False)
-        return key
 
-    def get(self, key: str) -> T | None:
+    def pop(self, key: Hashable) -> T | None:
+        """Remove and return the value under ``key`` (None when unknown or expired)."""
+        value = self.get(key)
+        self._items.pop(key, None)
+        return value
+
+    def get(self, key: Hashable) -> T | None:
         """The value stored under ``key``, or None when unknown or expired."""
         item = self._items.get(key)
         if item is None:

@@ -17,8 +17,9 @@ from retrieval.config import Retriever
 from retrieval.index.loaded import LoadedIndex, Reader
 from retrieval.search.answer_type import expected_type, holds, question_words
 from retrieval.search.candidates import search
+from retrieval.search.followup import in_context, leans_on
 from retrieval.search.query import prepare
-from retrieval.types import Answer
+from retrieval.types import Answer, PriorTurn
 
 NOT_FOUND_MESSAGE = "I couldn't find this in the articles."
 CLOSEST_TOPICS = 3
@@ -33,31 +34,42 @@ def answer(
     min_relevance: float,
     offset: int = 0,
     retriever: Retriever = "hybrid",
+    context: PriorTurn | None = None,
 ) -> Answer:
     """Answer ``question`` from ``index`` with up to ``top_k`` quotes after the first ``offset``.
 
-    Bad questions come back as ``invalid_question`` with a message, never as an exception.
-    With ``min_relevance=-inf`` it never declines (the harness uses that, then
-    :func:`apply_threshold`, which is exactly the rule applied here).
+    ``context`` is the question asked just before and its quotes: a follow-up that leans on
+    it ("when did he die?") is answered in that context and says so (``context_question``);
+    a question with names of its own ignores it. Bad questions come back as
+    ``invalid_question`` with a message, never as an exception. With ``min_relevance=-inf``
+    it never declines (the harness uses that, then :func:`apply_threshold`, which is exactly
+    the rule applied here).
     """
     prepared = prepare(question)
     shown = prepared.text or (question if isinstance(question, str) else "")
     if prepared.problem:
         return Answer(question=shown[:200], status="invalid_question", message=prepared.problem)
     offset = max(0, min(int(offset), MAX_OFFSET))
+    leaning = context is not None and leans_on(prepared, context)
+    if leaning and context is not None:
+        prepared = in_context(prepared, context)
     query_vector = index.encoder.encode_one(prepared.text)
+    context_vector = (
+        index.encoder.encode_one(prepared.context_text) if prepared.context_text else None
+    )
+    place_vector = query_vector if context_vector is None else context_vector
     hybrid = retriever == "hybrid"
     with index.reader() as reader:
-        ranked = search(reader, prepared, query_vector, retriever)
+        ranked = search(reader, prepared, query_vector, retriever, context_vector=context_vector)
         quotes = choose(
             reader,
             ranked,
             offset + top_k + 1,
             relative=hybrid,
-            wants=answer_type_check(prepared.text) if hybrid else None,
+            wants=answer_type_check(prepared.text, prepared.known) if hybrid else None,
         )
         relevance = quotes[0].score if quotes else -math.inf
-        topics = closest_topics(reader, query_vector)
+        topics = closest_topics(reader, place_vector)
     result = Answer(
         question=shown,
         status="answered" if quotes else "not_found",
@@ -67,6 +79,7 @@ def answer(
         offset=offset,
         has_more=len(quotes) > offset + top_k,
         message=None if quotes else NOT_FOUND_MESSAGE,
+        context_question=context.question if leaning and context is not None else None,
     )
     return apply_threshold(result, min_relevance)
 
@@ -94,12 +107,16 @@ def apply_threshold(result: Answer, min_relevance: float) -> Answer:
     )
 
 
-def answer_type_check(question: str) -> Callable[[str], bool] | None:
-    """A test of whether a sentence holds the kind of answer ``question`` asks for."""
+def answer_type_check(question: str, known: tuple[str, ...] = ()) -> Callable[[str], bool] | None:
+    """A test of whether a sentence holds the kind of answer ``question`` asks for.
+
+    ``known`` are further words the asker has said (a follow-up's earlier question): a
+    sentence holding only those has nothing new.
+    """
     kind = expected_type(question)
     if kind is None:
         return None
-    words = question_words(question)
+    words = question_words(question) | set(known)
     return lambda sentence: holds(sentence, kind, words)
 
 

@@ -80,18 +80,25 @@ def search(
     prepared: Prepared,
     query_vector: np.ndarray,
     retriever: Retriever,
+    *,
+    context_vector: np.ndarray | None = None,
 ) -> list[Scored]:
-    """Candidate sentences for a question, best first."""
-    terms_query = fts_query(prepared.terms)
-    if retriever == "dense":
-        return [Scored(p, s) for p, s in reader.dense("sentences", query_vector, DENSE_SENTENCES)]
-    if retriever == "lexical":
-        return [
-            Scored(p, s) for p, s in reader.lexical("sentences", terms_query, LEXICAL_SENTENCES)
-        ]
-    if retriever == "rrf":
-        return _rrf(reader, terms_query, query_vector)
-    return _hybrid(reader, prepared, query_vector)
+    """Candidate sentences for a question, best first.
+
+    ``context_vector`` encodes a follow-up together with the question it leans on
+    (``prepared.context_text``): it places the answer, ``query_vector`` picks the sentence.
+    The baselines, which have one vector, use it instead of ``query_vector``.
+    """
+    if retriever != "hybrid":
+        vector = query_vector if context_vector is None else context_vector
+        terms_query = fts_query(prepared.terms + prepared.carried)
+        if retriever == "dense":
+            return [Scored(p, s) for p, s in reader.dense("sentences", vector, DENSE_SENTENCES)]
+        if retriever == "lexical":
+            found = reader.lexical("sentences", terms_query, LEXICAL_SENTENCES)
+            return [Scored(p, s) for p, s in found]
+        return _rrf(reader, terms_query, vector)
+    return _hybrid(reader, prepared, query_vector, context_vector)
 
 
 def _rrf(reader: Reader, terms_query: str, query_vector: np.ndarray) -> list[Scored]:
@@ -150,13 +157,21 @@ def matching(
     return rows[top].tolist()
 
 
-def _hybrid(reader: Reader, prepared: Prepared, query_vector: np.ndarray) -> list[Scored]:
-    terms = query_terms(reader, prepared.terms + prepared.focus)
-    wanted = selective(terms, prepared.terms)
+def _hybrid(
+    reader: Reader,
+    prepared: Prepared,
+    query_vector: np.ndarray,
+    context_vector: np.ndarray | None,
+) -> list[Scored]:
+    place_vector = query_vector if context_vector is None else context_vector
+    asked = prepared.terms + prepared.carried
+    terms = query_terms(reader, asked + prepared.focus)
+    wanted = selective(terms, asked)
     positions: set[int] = set()
-    positions.update(p for p, _ in reader.dense("sentences", query_vector, DENSE_SENTENCES))
+    for vector in {id(v): v for v in (query_vector, place_vector)}.values():
+        positions.update(p for p, _ in reader.dense("sentences", vector, DENSE_SENTENCES))
     positions.update(matching(reader, terms, wanted, "sentences", LEXICAL_SENTENCES))
-    passage_hits = {p for p, _ in reader.dense("passages", query_vector, DENSE_PASSAGES)}
+    passage_hits = {p for p, _ in reader.dense("passages", place_vector, DENSE_PASSAGES)}
     passage_hits.update(matching(reader, terms, wanted, "passages", LEXICAL_PASSAGES))
     for row in reader.passages(sorted(passage_hits)).values():
         if row is not None:
@@ -176,14 +191,21 @@ def _hybrid(reader: Reader, prepared: Prepared, query_vector: np.ndarray) -> lis
     cand_passages = [cand_passages[i] for i in keep]
     if not cand:
         return []
-    only = prepared.terms
-    sentence_dense = reader.sentence_vectors(cand) @ query_vector
-    passage_dense_u = reader.passage_vectors(unique_passages) @ query_vector
-    cov_s = terms.coverage([r.terms for r in cand_rows], only=only)  # type: ignore[union-attr]
+    # A follow-up's own words and vector pick the sentence; one with no words of its own
+    # ("who said that?") asks the question before again, whose words (and the vector of the
+    # conversation) then do.
+    own = bool(prepared.terms)
+    picking_vector = query_vector if own else place_vector
+    sentence_dense = reader.sentence_vectors(cand) @ picking_vector
+    passage_dense_u = reader.passage_vectors(unique_passages) @ place_vector
+    cov_s = terms.coverage(
+        [r.terms for r in cand_rows],  # type: ignore[union-attr]
+        only=prepared.terms if own else prepared.restated,
+    )
     cov_p_u = terms.coverage(
         [passage_rows[p].terms for p in unique_passages],  # type: ignore[union-attr]
         passages=True,
-        only=only,
+        only=asked,
     )
     idx = np.array([where[p] for p in cand_passages])
     score = (
@@ -198,7 +220,7 @@ def _hybrid(reader: Reader, prepared: Prepared, query_vector: np.ndarray) -> lis
     order = np.argsort(-score, kind="stable")
     kind = expected_type(prepared.text)
     if kind is not None:
-        words = question_words(prepared.text)
+        words = question_words(prepared.text) | set(prepared.known)
         for i in order[:TYPE_CHECKED]:
             if not holds(cand_rows[i].text, kind, words):
                 score[i] *= TYPE_MISSING

@@ -35,6 +35,18 @@ class Prepared:
     #: Names and numbers of the question (capitalised words not opening it, digits): the
     #: things an answer must be about.
     focus: tuple[str, ...] = ()
+    #: For a follow-up answered in context (``retrieval.search.followup``): the earlier
+    #: question's subject words, which place the answer (its passage) while ``terms`` pick
+    #: the sentence; ``focus`` then holds the earlier names and numbers too.
+    carried: tuple[str, ...] = ()
+    #: The subject words of the question just before: what a follow-up without words of its
+    #: own ("who said that?") asks about again.
+    restated: tuple[str, ...] = ()
+    #: The question together with the earlier one, encoded to place the answer; None when
+    #: the question stands alone.
+    context_text: str | None = None
+    #: Words the asker has already said (the earlier question's), so not an answer.
+    known: tuple[str, ...] = ()
 
 
 def _printable_share(text: str) -> float:

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from bot import cli
-from bot.chat import chat
-from bot.render_text import render_answer, terminal_safe
+from bot.chat import ASK_FIRST, STARTED_AFRESH, chat
+from bot.render_text import CONTEXT_NOTE, render_answer, terminal_safe
 from embeddings import Encoder
 from retrieval.config import EngineSettings
 from retrieval.engine import Engine
@@ -122,6 +122,23 @@ def test_chat_reads_questions_line_by_line(seeds_engine: Engine) -> None:
     assert first.quotes[0].text[:40] in out
     assert f"[{len(first.quotes) + 1}]" in out  # /more continued the numbering
     assert "I couldn't find this in the articles." in out
+
+
+def test_chat_answers_a_follow_up_in_context_until_new(seeds_engine: Engine) -> None:
+    first = "Which forces recaptured six districts of eastern Mosul?"
+    followup = "When did they do that?"
+    stdin = io.StringIO(f"{first}\n{followup}\n/more\n/new\n/more\n{followup}\n")
+    stdout = io.StringIO()
+    assert chat(seeds_engine, stdin, stdout) == 0
+    out = stdout.getvalue()
+    note = CONTEXT_NOTE.format(question=first)
+    in_context, afresh = out.split(STARTED_AFRESH)
+    assert in_context.count(note) == 2  # the follow-up and its /more
+    answer = in_context.split(note)[1]
+    assert "Peshmerga" in answer and "Friday" in answer
+    assert note not in afresh
+    assert afresh.count(ASK_FIRST) == 1  # /new forgot the last question too
+    assert afresh.strip().endswith(render_answer(seeds_engine.answer(followup)).strip())
 
 
 def _control_characters(text: str) -> list[str]:
@@ -274,7 +291,17 @@ def test_a_broken_subcommand_module_fails_loudly() -> None:
 
 def test_every_subcommand_is_there() -> None:
     commands = cli.build_parser()._subparsers._group_actions[0].choices  # type: ignore[union-attr]
-    assert set(commands) == {"index", "ask", "chat", "sources", "run", "eval", "serve", "feedback"}
+    assert set(commands) == {
+        "index",
+        "ask",
+        "chat",
+        "sources",
+        "run",
+        "eval",
+        "eval-followups",
+        "serve",
+        "feedback",
+    }
 
 
 def test_ask_never_imports_torch(seeds_index: Path, encoder: Encoder) -> None:

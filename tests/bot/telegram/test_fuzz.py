@@ -61,7 +61,7 @@ RUN_TIMEOUT_SECONDS = 1_200.0
 POLL_SECONDS = 0.5
 #: Generous: the run's figure is printed; stopping has a 4 s grace period for work in flight.
 STOP_BOUND_SECONDS = 10.0
-KNOWN_COMMANDS = ("help", "about", "sources", "ask", "reindex", "start")
+KNOWN_COMMANDS = ("help", "about", "sources", "new", "ask", "reindex", "start")
 OTHER_BOT = "other_bot"
 
 HOSTILE = [

@@ -283,3 +283,28 @@ def test_agreement_names_the_pages_of_each_other_pdf() -> None:
 def test_citations_without_pages_are_unchanged() -> None:
     assert render.citation(2, BARE, None).plain == "[2] b.txt"
     assert ", p." not in render.citation(1, SOURCE).plain
+
+
+def test_a_follow_up_names_its_context_above_the_quotes() -> None:
+    earlier = "Who led <the> " + "long " * 40 + "push & why?"
+    answer = answered(quote("Peshmerga forces recaptured six districts.")).model_copy(
+        update={"context_question": earlier}
+    )
+    chunks = render.answer_chunks(answer)
+    shown = check(chunks)
+    first_line = shown[0].split("\n")[0]
+    assert first_line.startswith("Taking “Who led <the> long") and first_line.endswith(
+        "…” as context. Send /new to start afresh."
+    )
+    assert len(first_line) < len(earlier)
+    assert "<i>" in chunks[0].html and "&lt;the&gt;" in chunks[0].html
+    assert chunks[0].plain.startswith("Taking “Who led <the>")
+    assert "Peshmerga forces" in shown[0]
+    alone = render.answer_chunks(answer.model_copy(update={"context_question": None}))
+    assert "as context" not in alone[0].plain
+
+
+def test_help_explains_follow_ups_and_new() -> None:
+    text = render.help_text("verbatim_bot").plain
+    assert "/new — " in text and "follow-up" in text.lower()
+    assert ("new", "Start afresh: forget the last question as context") in render.COMMANDS

@@ -51,3 +51,15 @@ def test_ids_are_short_unique_and_fit_every_button() -> None:
 def test_bad_limits_are_refused(ttl: float, entries: int) -> None:
     with pytest.raises(ValueError):
         StateStore(ttl, max_entries=entries)
+
+
+def test_values_under_own_keys_are_replaced_renewed_and_popped() -> None:
+    clock = Clock()
+    store: StateStore[str] = StateStore(60, clock=clock)
+    store.put_at(7, "old")
+    clock.now = 50
+    store.put_at(7, "new")  # replaced, with a new TTL
+    clock.now = 100
+    assert store.get(7) == "new"
+    assert store.pop(7) == "new"
+    assert store.get(7) is None and store.pop(7) is None

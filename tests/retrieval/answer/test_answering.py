@@ -12,7 +12,7 @@ from embeddings import Encoder
 from retrieval.config import EngineSettings
 from retrieval.engine import Engine
 from retrieval.index.build import build_index
-from retrieval.types import Answer, Document, Extract
+from retrieval.types import Answer, Document, Extract, PriorTurn
 
 REPO = Path(__file__).resolve().parents[3]
 DATA = REPO / "tests" / "data"
@@ -161,3 +161,50 @@ def test_context_is_verbatim_and_surrounds_the_quote(seeds_engine: Engine) -> No
     assert len(context.text) > len(quote.text)
     with pytest.raises(KeyError):
         seeds_engine.context("no-such-doc", 0, 10)
+
+
+#: Follow-ups (from tests/data/followup_questions.jsonl) that the seeds cannot answer alone:
+#: (first question, follow-up, words the right quote holds).
+FOLLOW_UPS = [
+    (
+        "Which forces recaptured six districts of eastern Mosul?",
+        "When did they do that?",
+        ("Peshmerga", "Friday"),
+    ),
+    (
+        "What share of buildings in western Mosul were damaged or destroyed?",
+        "Who said that?",
+        ("Interior Ministry",),
+    ),
+]
+
+
+@pytest.mark.parametrize(("first", "followup", "needles"), FOLLOW_UPS)
+def test_a_follow_up_is_answered_in_the_context_of_the_question_before(
+    seeds_engine: Engine, first: str, followup: str, needles: tuple[str, ...]
+) -> None:
+    alone = seeds_engine.answer(followup)
+    assert alone.context_question is None
+    assert not (alone.quotes and all(n in alone.quotes[0].text for n in needles))
+
+    earlier = seeds_engine.answer(first)
+    answer = seeds_engine.answer(followup, context=PriorTurn.of(earlier))
+    assert answer.context_question == first
+    assert answer.answered and all(n in answer.quotes[0].text for n in needles)
+    _assert_all_verbatim(answer, SEEDS)
+    assert PriorTurn.of(answer).context_question == first  # a further follow-up keeps it
+
+
+def test_a_question_with_names_of_its_own_ignores_the_context(seeds_engine: Engine) -> None:
+    earlier = seeds_engine.answer("Who is the spokesman of Prime Minister Haider al-Abadi?")
+    question = "What did Donald Trump say about the victory in Mosul?"
+    answer = seeds_engine.answer(question, context=PriorTurn.of(earlier))
+    assert answer.context_question is None
+    assert answer == seeds_engine.answer(question)
+    assert answer.answered and "Trump" in answer.quotes[0].text
+
+
+def test_a_bad_question_stays_bad_in_context(seeds_engine: Engine) -> None:
+    earlier = seeds_engine.answer("Who is the spokesman of Prime Minister Haider al-Abadi?")
+    answer = seeds_engine.answer("   ", context=PriorTurn.of(earlier))
+    assert answer.status == "invalid_question" and answer.context_question is None
