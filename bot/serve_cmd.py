@@ -13,6 +13,7 @@ import contextlib
 import logging
 import signal
 import sys
+from collections.abc import Iterator
 from typing import Any
 
 from bot.settings import Settings
@@ -73,10 +74,9 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     if not token:
         return _fail(NO_TOKEN)
     install_redaction(token)
-    for name in QUIET_LOGGERS:  # they log every request at INFO
-        logging.getLogger(name).setLevel(logging.WARNING)
     try:
-        return _serve(settings, token)
+        with _quiet(QUIET_LOGGERS):
+            return _serve(settings, token)
     except InvalidToken as exc:
         return _fail(REJECTED_TOKEN.format(reason=redact(str(exc))))
     except BadRequest as exc:  # e.g. setWebhook refusing the URL
@@ -89,6 +89,21 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     except OSError as exc:  # the webhook port is taken or not ours to bind
         where = f"{settings.webhook_listen}:{settings.webhook_port}"
         return _fail(CANNOT_LISTEN.format(where=where, reason=exc))
+
+
+@contextlib.contextmanager
+def _quiet(names: tuple[str, ...]) -> Iterator[None]:
+    """These loggers at WARNING while serving (they log every request at INFO), then as they
+    were: a process that goes on after ``serve`` returns (tests, a script) keeps its logging."""
+    loggers = [logging.getLogger(name) for name in names]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.setLevel(level)
 
 
 def _serve(settings: Settings, token: str) -> int:

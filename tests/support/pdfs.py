@@ -125,6 +125,15 @@ class Layout:
         return text, tuple(reversed(filled))
 
 
+def page_of(starts: Sequence[int], offset: int) -> int:
+    """The 1-based page holding character ``offset``, given where pages start (a plain scan)."""
+    page = 1
+    for number, start in enumerate(starts, start=1):
+        if start <= offset:
+            page = number
+    return page
+
+
 def wrap(paragraph: str, width: float) -> list[Placed]:
     """Lines of at most ``width`` points, breaking at spaces and at the ``~|``/``-|`` marks."""
     lines: list[Placed] = []

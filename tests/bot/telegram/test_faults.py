@@ -124,6 +124,7 @@ async def test_token_never_logged(
 ) -> None:
     """Every library logging at DEBUG, through a failing call: the token shows as redacted."""
     caplog.set_level(logging.DEBUG)
+    caplog.set_level(logging.DEBUG, logger="httpx")  # whatever level an earlier test left it at
     await start_bot()
     standin.fail("sendMessage", "server_error", times=NETWORK_RETRIES + 1)
     asked = standin.send(ALICE, SEED_QUESTION)

@@ -8,6 +8,7 @@ check that the answer is still sent and the process exits 0.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import signal
 import socket
@@ -17,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
+from bot.serve_cmd import QUIET_LOGGERS
 from tests.support.telegram.botapi_standin import BotApiStandIn
 from tests.support.telegram.harness import ALICE, SEED_QUESTION, quotes_in, text_of
 
@@ -98,6 +100,26 @@ async def test_unreachable_api_fails_fast(
     err = capsys.readouterr().err
     assert code == 1
     assert f"Could not reach the Telegram Bot API at {url}" in err
+
+
+async def test_serve_leaves_logging_as_it_found_it(
+    clean_env: Path,
+    seeds_index: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """serve quiets httpx and httpcore while it runs, and gives them their levels back after."""
+    for name in QUIET_LOGGERS:
+        caplog.set_level(logging.DEBUG, logger=name)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "7000001:unused-token-value")
+    monkeypatch.setenv("TELEGRAM_API_BASE_URL", f"http://127.0.0.1:{port}/bot")
+    assert await asyncio.to_thread(main, ["serve", "--index", str(seeds_index)]) == 1
+    assert [logging.getLogger(name).level for name in QUIET_LOGGERS] == [logging.DEBUG] * len(
+        QUIET_LOGGERS
+    )
 
 
 @pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "Ctrl-C"])

@@ -7,7 +7,6 @@ with the real model. The test oracle for pages is the layout the PDF was drawn f
 
 from __future__ import annotations
 
-import contextlib
 import math
 import shutil
 from pathlib import Path
@@ -19,12 +18,11 @@ from bot.telegram.render import answer_chunks, context_chunks
 from embeddings import Encoder
 from retrieval.config import EngineSettings
 from retrieval.engine import Engine
-from retrieval.index import manifest as mf
-from retrieval.index import store
 from retrieval.index.build import build_index
 from retrieval.types import Document, Extract
 from tests.support.pdf_article import HEADING, PARAGRAPHS, QUESTIONS
-from tests.support.pdfs import Layout, article_pdf
+from tests.support.pdfs import Layout, article_pdf, page_of
+from tests.support.stored import stored_documents
 
 REPO = Path(__file__).resolve().parents[3]
 PDF_ID = "vellmar.pdf"
@@ -58,20 +56,7 @@ def engine(
 @pytest.fixture(scope="module")
 def stored(engine: Engine) -> dict[str, Document]:
     """The documents as the index stores them (text and page starts)."""
-    index = engine.index.index_dir
-    path = index / mf.read(index).generation / store.STORE_FILE
-    with contextlib.closing(store.connect(path, readonly=True)) as conn:
-        documents = [store.stored_document(conn, i)[0] for i in store.document_indexes(conn)]
-    return {document.id: document for document in documents}
-
-
-def _page_of(starts: tuple[int, ...], offset: int) -> int:
-    """The 1-based page holding character ``offset`` (the oracle: a plain scan)."""
-    page = 1
-    for number, start in enumerate(starts, start=1):
-        if start <= offset:
-            page = number
-    return page
+    return stored_documents(engine.index.index_dir)
 
 
 def _sentence_start(text: str, offset: int) -> int:
@@ -86,7 +71,7 @@ def _check(extract: Extract, stored: dict[str, Document], layout: Layout) -> Non
         return
     text, starts = layout.expected()
     assert document.text == text and document.pages == starts
-    first, last = _page_of(starts, extract.start), _page_of(starts, extract.end - 1)
+    first, last = page_of(starts, extract.start), page_of(starts, extract.end - 1)
     assert extract.pages == (first, last), extract.text
 
 
@@ -134,7 +119,7 @@ def test_answers_come_from_the_pdf_and_cite_its_page(
     engine: Engine, corpus: tuple[Path, Layout], question: str, words: str
 ) -> None:
     text, starts = corpus[1].expected()
-    page = _page_of(starts, text.index(words))
+    page = page_of(starts, text.index(words))
     answer = engine.answer(question)
     assert answer.answered, question
     top = answer.quotes[0]
@@ -154,7 +139,7 @@ def test_a_question_answered_from_page_3_cites_p_3(
     on_page_3 = [  # questions whose answering sentence lies wholly on page 3
         (q, words)
         for q, words in QUESTIONS
-        if _page_of(starts, _sentence_start(text, text.index(words))) == 3
+        if page_of(starts, _sentence_start(text, text.index(words))) == 3
     ]
     assert on_page_3
     for question, words in on_page_3:

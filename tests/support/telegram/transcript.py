@@ -53,8 +53,9 @@ class Transcript:
     def section(self, title: str) -> None:
         self.lines.append(f"\n### {title}\n")
 
-    def note(self, text: str) -> None:
-        self.lines.append(f"   ⚠ {text}")
+    def note(self, text: str, *, mark: str = "⚠") -> None:
+        """A line that is neither user nor bot: a fault the stand-in played, a figure measured."""
+        self.lines.append(f"   {mark} {text}")
 
     def text(self) -> str:
         return "\n".join(self.lines).strip() + "\n"
