@@ -24,6 +24,9 @@ from retrieval.evaluation.squad import parse_squad
 
 REPO = Path(__file__).resolve().parents[3]
 FOLLOWUPS = REPO / "tests" / "data" / "followup_questions.jsonl"
+#: Pairs written afterwards by an author who saw neither the method nor its results.
+BLIND = REPO / "tests" / "data" / "followup_questions_blind.jsonl"
+SETS = pytest.mark.parametrize("pairs_file", [FOLLOWUPS, BLIND], ids=["first", "blind"])
 SQUAD_DEV = REPO.parent / "shared" / "data" / "squad-v2.0-dev.json"
 MIN_PAIRS = 40
 
@@ -39,14 +42,17 @@ def test_the_committed_set_is_about_half_seeds_half_squad() -> None:
     assert abs(len(seeds) - len(squad)) <= len(pairs) // 10
 
 
-def test_seed_gold_answers_are_in_the_seed_articles() -> None:
+@SETS
+def test_seed_gold_answers_are_in_the_seed_articles(pairs_file: Path) -> None:
     texts = " ".join(normalize(p.read_text(encoding="utf-8")) for p in (REPO / "seeds").iterdir())
-    for pair in load_pairs(FOLLOWUPS):
+    assert len(load_pairs(pairs_file)) >= MIN_PAIRS
+    for pair in load_pairs(pairs_file):
         if pair.corpus == "seeds":
             assert any(normalize(a) in texts for a in pair.answers), pair.id
 
 
-def test_squad_pairs_keep_the_first_question_and_the_gold_of_the_second() -> None:
+@SETS
+def test_squad_pairs_keep_the_first_question_and_the_gold_of_the_second(pairs_file: Path) -> None:
     """Each SQuAD pair: its first question verbatim, the gold answers of the question the
     follow-up was rewritten from, both about one paragraph."""
     if not SQUAD_DEV.exists():
@@ -60,14 +66,14 @@ def test_squad_pairs_keep_the_first_question_and_the_gold_of_the_second() -> Non
         for paragraph in article["paragraphs"]
         for qa in paragraph["qas"]
     }
-    for line in FOLLOWUPS.read_text(encoding="utf-8").splitlines():
+    for line in pairs_file.read_text(encoding="utf-8").splitlines():
         record = json.loads(line)
         if record["corpus"] != "squad":
             continue
         first, second = (by_id[i] for i in record["squad_ids"])
         assert record["first"] == first.question.strip()
         assert record["rewritten_from"] == second.question.strip()
-        assert tuple(record["answers"]) == second.answers
+        assert set(record["answers"]) <= set(second.answers)
         assert paragraph_of[first.id] == paragraph_of[second.id]
         assert record["followup"] != record["rewritten_from"]
 
