@@ -2,7 +2,10 @@
 # time, run as a non-root user. Configure it with environment variables at run time:
 #   docker run -e TELEGRAM_BOT_TOKEN=... -v verbatim-data:/data verbatim
 # (webhook mode: also -e VERBATIM_WEBHOOK_URL=https://... -e VERBATIM_WEBHOOK_SECRET_TOKEN=...
-#  -p 8443:8443). Feedback is kept in /data.
+#  -p 8443:8443). Feedback is kept in /data. Articles admins send in chat are saved under
+# /app/seeds/received and indexed into /app/index: to keep them across containers, add
+#   -v verbatim-received:/app/seeds/received -v verbatim-index:/app/index
+# (named volumes start as a copy of the image's folders, owned by the bot's user).
 FROM python:3.11-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -36,6 +39,7 @@ RUN useradd --create-home --uid 10001 verbatim \
     && mkdir -p /app/index /app/cache /data \
     && chown verbatim /app/index /app/cache /data
 COPY --chown=verbatim seeds ./seeds
+RUN mkdir -p /app/seeds/received && chown verbatim /app/seeds/received
 
 USER verbatim
 # The int8 ONNX encoder is made once from the bundled weights (torch is needed only for this);
