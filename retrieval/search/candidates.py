@@ -165,8 +165,8 @@ def _hybrid(
 ) -> list[Scored]:
     place_vector = query_vector if context_vector is None else context_vector
     asked = prepared.terms + prepared.carried
-    terms = query_terms(reader, asked + prepared.focus)
-    wanted = selective(terms, asked)
+    terms = query_terms(reader, asked + prepared.focus, dict(prepared.forms))
+    wanted = selective(terms, asked + terms.other_forms)
     positions: set[int] = set()
     for vector in {id(v): v for v in (query_vector, place_vector)}.values():
         positions.update(p for p, _ in reader.dense("sentences", vector, DENSE_SENTENCES))

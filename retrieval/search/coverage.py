@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 
@@ -28,8 +28,13 @@ def idf(df: int, total: int) -> float:
     return math.log(1.0 + (total - df + 0.5) / (df + 0.5))
 
 
-def query_terms(reader: Reader, terms: Sequence[str]) -> QueryTerms:
-    """``terms`` weighed against ``reader``'s snapshot, sharing the index's caches if current."""
+def query_terms(
+    reader: Reader, terms: Sequence[str], forms: Mapping[str, Sequence[str]] | None = None
+) -> QueryTerms:
+    """``terms`` weighed against ``reader``'s snapshot, sharing the index's caches if current.
+
+    ``forms`` maps a term to other stems that count as it (irregular forms: "blown", "blew").
+    """
     stats = reader.state.stats
     shared = reader.shared_term_caches()
     return QueryTerms(
@@ -39,6 +44,7 @@ def query_terms(reader: Reader, terms: Sequence[str]) -> QueryTerms:
         passages=stats.passages,
         variants_cache=shared[0] if shared else None,
         facts_cache=shared[1] if shared else None,
+        forms=forms,
     )
 
 
@@ -54,15 +60,22 @@ class QueryTerms:
         passages: int,
         variants_cache: dict[str, frozenset[str]] | None = None,
         facts_cache: dict[str, store.TermFacts] | None = None,
+        forms: Mapping[str, Sequence[str]] | None = None,
     ) -> None:
-        """The caches may be shared between questions over one store version."""
+        """The caches may be shared between questions over one store version. ``forms``
+        maps a term to other stems present in place of it (see :func:`query_terms`)."""
         self.stems = list(dict.fromkeys(stem(t) for t in terms))
+        self._forms = {stem(t): frozenset(stem(f) for f in fs) for t, fs in (forms or {}).items()}
+        self.other_forms = tuple(
+            dict.fromkeys(f for s in self.stems for f in self._forms.get(s, ()))
+        )
         self._conn = conn
         facts = {} if facts_cache is None else facts_cache
-        missing = [s for s in self.stems if s not in facts]
+        looked_up = list(dict.fromkeys([*self.stems, *self.other_forms]))
+        missing = [s for s in looked_up if s not in facts]
         if missing:
             facts.update(store.term_facts(conn, missing))
-        frequencies = {s: facts[s].frequencies for s in self.stems}
+        frequencies = {s: facts[s].frequencies for s in looked_up}
         self._frequencies = frequencies
         total_s, total_p = max(1, sentences), max(1, passages)
         self._totals = (total_s, total_p)
@@ -152,5 +165,6 @@ class QueryTerms:
             return result
         for weight, term in zip(weights, chosen, strict=True):
             names = self.variants(term) if variants else frozenset((term,))
+            names |= self._forms.get(term, frozenset())
             result += weight * self._present(term, names, term_sets)
         return result / weights.sum()

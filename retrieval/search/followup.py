@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
+from retrieval.search.forms import forms_of
 from retrieval.search.query import MAX_QUERY_TERMS, Prepared, focus_terms, prepare
 from retrieval.split.terms import stem
 from retrieval.types import PriorTurn
@@ -141,4 +142,5 @@ def in_context(prepared: Prepared, prior: PriorTurn) -> Prepared:
         focus=tuple(dict.fromkeys(names))[:MAX_QUERY_TERMS],
         context_text=" ".join([*earlier, prepared.text]),
         known=known,
+        forms=forms_of(prepared.terms),
     )

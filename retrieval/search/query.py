@@ -47,6 +47,9 @@ class Prepared:
     context_text: str | None = None
     #: Words the asker has already said (the earlier question's), so not an answer.
     known: tuple[str, ...] = ()
+    #: For a follow-up: the question's words with the stems of their irregular forms
+    #: ("blown": "blow", "blew"), which count as the word itself.
+    forms: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
 
 def _printable_share(text: str) -> float:

@@ -65,6 +65,30 @@ def test_coverage_counts_terms_acronyms_and_variants(conn: object) -> None:
     assert all(0.0 <= v <= 1.0 for v in both)
 
 
+def test_other_forms_count_as_the_term(conn: object) -> None:
+    stats = store.stats(conn)  # type: ignore[arg-type]
+    held = [store.term_string(sentence_terms(t)) for t in ("Rain fell on Baghdad.", "Rain fall.")]
+    plain = QueryTerms(
+        conn,  # type: ignore[arg-type]
+        ["fallen"],
+        sentences=stats.sentences,
+        passages=stats.passages,
+    )
+    assert plain.coverage(held).tolist() == [0.0, 0.0]
+    assert plain.other_forms == ()
+    formed = QueryTerms(
+        conn,  # type: ignore[arg-type]
+        ["fallen"],
+        sentences=stats.sentences,
+        passages=stats.passages,
+        forms={"fallen": ["fell", "fall"]},
+    )
+    assert formed.coverage(held).tolist() == [1.0, 1.0]
+    assert formed.other_forms == (stem("fell"), stem("fall"))
+    # a form stored in the corpus has its own weight, for the lexical candidate search
+    assert formed.weight("fell") > 0
+
+
 def test_rare_terms_weigh_more(conn: object) -> None:
     terms = _terms(conn)
     # "sdf" is in two sentences, "weather" in one: covering "weather" is worth more.

@@ -127,3 +127,10 @@ def test_a_chain_keeps_the_question_it_started_from() -> None:
 def test_only_the_top_quote_lends_its_names() -> None:
     prior = PRIOR.model_copy(update={"quotes": (*PRIOR.quotes, _quote("Rupert Colville said."))})
     assert "colville" not in in_context(prepare("What did he say?"), prior).focus
+
+
+def test_a_follow_up_carries_the_irregular_forms_of_its_own_words() -> None:
+    asked = in_context(prepare("When was it blown up?"), PRIOR)
+    forms = dict(asked.forms)
+    assert {"blew", "blow"} <= set(forms["blown"])
+    assert prepare("When was it blown up?").forms == ()
