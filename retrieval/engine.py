@@ -1,20 +1,19 @@
 """The engine the faces hold: a loaded index plus the encoder, behind a small API.
 
-``Engine.open`` does the heavy work (model, vector maps, SQLite); every other method is cheap and
-thread-safe, so the bot can call them from worker threads concurrently. The engine follows its
-index directory: rows added in place are picked up by the loaded index itself, and a new
-generation (a rebuild by another process) is opened on the next question.
+``Engine.open`` does the heavy work (model, vector maps, the store); every other method is cheap
+and thread-safe, so the bot can call them from worker threads concurrently. The engine sees the
+index only through ``retrieval.index.view`` (any store will do). It follows its index directory:
+rows added in place are picked up by the open index itself, and a replaced index (a rebuild by
+another process) is opened on the next question.
 
-A store that fails while answering is reopened once (its generation may have been replaced and
+A store that fails while answering is reopened once (its index may have been replaced and
 removed under a thread); a failure that remains is reported as ``IndexCorruptError`` with the
 rebuild command when the store turns out damaged, and raised as it is otherwise (a bug).
 """
 
 from __future__ import annotations
 
-import contextlib
 import re
-import sqlite3
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -24,10 +23,8 @@ from embeddings import Encoder
 from retrieval.answer import answering, quotes
 from retrieval.config import EngineSettings, Retriever
 from retrieval.errors import IndexCorruptError, VerbatimError, rebuild_hint
-from retrieval.index import manifest as mf
-from retrieval.index import store
-from retrieval.index.loaded import LoadedIndex
-from retrieval.index.store_check import store_problem
+from retrieval.index.stores import open_index
+from retrieval.index.view import OpenIndex
 from retrieval.types import Answer, DocumentInfo, Extract, IndexInfo, PriorTurn
 
 T = TypeVar("T")
@@ -46,12 +43,11 @@ RETIRED_KEPT = 1
 class Engine:
     """Answers questions over one index directory."""
 
-    def __init__(self, index: LoadedIndex, settings: EngineSettings) -> None:
+    def __init__(self, index: OpenIndex, settings: EngineSettings) -> None:
         self._index = index
-        self._retired: list[LoadedIndex] = []
+        self._retired: list[OpenIndex] = []
         self.settings = settings
         self._lock = threading.Lock()
-        self._manifest_stamp = _stamp(index.index_dir)
 
     @classmethod
     def open(
@@ -62,31 +58,24 @@ class Engine:
         Raises IndexMissingError, IndexMismatchError or IndexCorruptError (all VerbatimError,
         with a ``message`` naming the command that rebuilds the index).
         """
-        return cls(LoadedIndex.open(index_dir, settings, encoder=encoder), settings)
+        return cls(open_index(index_dir, settings, encoder=encoder), settings)
 
     @property
-    def index(self) -> LoadedIndex:
-        """The loaded index, reopened first when another process swapped in a new generation."""
-        stamp = _stamp(self._index.index_dir)
-        if stamp != self._manifest_stamp:
+    def index(self) -> OpenIndex:
+        """The open index, reopened first when another process replaced it."""
+        if self._index.replaced():
             self.reload()
         return self._index
 
     def reload(self) -> None:
-        """Open the index directory's current generation (keeping the loaded encoder)."""
+        """Open the index directory's current index if it was replaced (keeping the encoder)."""
         with self._lock:
-            stamp = _stamp(self._index.index_dir)
             old = self._index
-            try:
-                current = mf.read(old.index_dir).generation
-            except Exception:  # a half-visible or damaged manifest: keep serving the old one
-                return
-            if current != old.manifest.generation:
-                self._index = LoadedIndex.open(old.index_dir, self.settings, encoder=old.encoder)
+            if old.replaced():
+                self._index = open_index(old.index_dir, self.settings, encoder=old.encoder)
                 self._retired.append(old)
                 while len(self._retired) > RETIRED_KEPT:
                     self._retired.pop(0).close()
-            self._manifest_stamp = stamp
 
     def answer(
         self,
@@ -118,9 +107,9 @@ class Engine:
         )
 
     def _guarded(
-        self, work: Callable[[LoadedIndex], T], *, expected: tuple[type[Exception], ...] = ()
+        self, work: Callable[[OpenIndex], T], *, expected: tuple[type[Exception], ...] = ()
     ) -> T:
-        """``work`` on the current index, tried again once on a reopened one if SQLite fails.
+        """``work`` on the current index, tried again once on a reopened one if the store fails.
 
         Exceptions in ``expected`` are the caller's contract and pass through untouched.
         """
@@ -129,24 +118,24 @@ class Engine:
             return work(index)
         except expected:
             raise
-        except sqlite3.Error:
-            pass  # the generation may have been swapped and removed under us
         except VerbatimError:
             raise
         except Exception as exc:
-            _raise_if_damaged(index, exc)
-            raise
+            if not index.store_failed(exc):
+                _raise_if_damaged(index, exc)
+                raise
+            # the index may have been replaced and removed under us: reopen, try once more
         self.reload()
         index = self.index
         try:
             return work(index)
         except expected:
             raise
-        except sqlite3.Error as exc:
-            raise self._damaged(exc) from exc
         except VerbatimError:
             raise
         except Exception as exc:
+            if index.store_failed(exc):
+                raise self._damaged(exc) from exc
             _raise_if_damaged(index, exc)
             raise
 
@@ -192,17 +181,9 @@ class Engine:
         self._index.close()
 
 
-def _stamp(index_dir: Path) -> tuple[int, int] | None:
-    """What changes when ``manifest.json`` is replaced (inode and modification time)."""
-    with contextlib.suppress(OSError):
-        info = (index_dir / mf.MANIFEST_FILE).stat()
-        return (info.st_ino, info.st_mtime_ns)
-    return None
-
-
-def _raise_if_damaged(index: LoadedIndex, exc: Exception) -> None:
+def _raise_if_damaged(index: OpenIndex, exc: Exception) -> None:
     """Report ``exc`` as a damaged index when the store holds what caused it."""
-    problem = store_problem(index.generation / store.STORE_FILE)
+    problem = index.damage()
     if problem is not None:
         hint = rebuild_hint(str(index.index_dir), index.manifest.corpus)
         raise IndexCorruptError(
@@ -210,9 +191,9 @@ def _raise_if_damaged(index: LoadedIndex, exc: Exception) -> None:
         ) from exc
 
 
-def _context(index: LoadedIndex, doc_id: str, start: int, end: int, window: int) -> Extract:
+def _context(index: OpenIndex, doc_id: str, start: int, end: int, window: int) -> Extract:
     with index.reader() as reader:
-        doc = store.document_by_id(reader.conn, doc_id)
+        doc = reader.document_by_id(doc_id)
         if doc is None:
             raise KeyError(doc_id)
         if doc.sentence_count == 0:
@@ -230,20 +211,20 @@ def _context(index: LoadedIndex, doc_id: str, start: int, end: int, window: int)
         return quotes.extract(reader, lo, hi)
 
 
-def _sources(index: LoadedIndex) -> list[DocumentInfo]:
+def _sources(index: OpenIndex) -> list[DocumentInfo]:
     with index.reader() as reader:
         return [
             DocumentInfo(source=row.source, sentences=row.sentence_count, chars=row.chars)
-            for row in store.all_documents(reader.conn)
+            for row in reader.all_documents()
         ]
 
 
-def _info(index: LoadedIndex) -> IndexInfo:
+def _info(index: OpenIndex) -> IndexInfo:
     manifest = index.manifest
     with index.reader() as reader:
-        stats = reader.state.stats
-        ann = reader.state.sentence_ann is not None
-        updated = store.get_meta(reader.conn, "updated_at") or manifest.built_at
+        stats = reader.stats
+        index_type = reader.index_type
+        updated = reader.updated_at() or manifest.built_at
     return IndexInfo(
         model_name=manifest.model.name,
         dimension=manifest.model.dimension,
@@ -251,14 +232,14 @@ def _info(index: LoadedIndex) -> IndexInfo:
         sentences=stats.sentences,
         passages=stats.passages,
         built_at=updated,
-        index_type="ivf" if ann else "flat",
+        index_type=index_type,
     )
 
 
-def _example_questions(index: LoadedIndex, n: int) -> list[str]:
+def _example_questions(index: OpenIndex, n: int) -> list[str]:
     examples: list[str] = []
     with index.reader() as reader:
-        rows = store.all_documents(reader.conn, limit=EXAMPLE_SCAN)
+        rows = reader.all_documents(limit=EXAMPLE_SCAN)
     for row in rows:
         title = (row.source.title or "").strip().rstrip(".")
         if len(_TITLE_WORD.findall(title)) >= 3 and len(title) <= 90:

@@ -174,7 +174,7 @@ def test_the_real_graph_holds_the_known_imports() -> None:
     assert {"bot.settings", "retrieval.errors"} <= GRAPH["bot.cli"]
     assert "retrieval.evaluation.gold" in GRAPH["retrieval.evaluation.squad"]
     assert "embeddings" in GRAPH["retrieval.config"]
-    assert {"retrieval.index.loaded", "retrieval.split.terms"} <= GRAPH["retrieval.search.coverage"]
+    assert {"retrieval.index.view", "retrieval.split.terms"} <= GRAPH["retrieval.search.coverage"]
 
 
 #: The stages of ``retrieval/`` in pipeline order: a stage imports only itself and earlier ones.
@@ -257,4 +257,63 @@ def test_the_layering_check_finds_backward_edges() -> None:
         "retrieval.index.loaded imports retrieval.search.coverage",
         "retrieval.stray is in no stage",
         "retrieval.types imports retrieval.read.readers",
+    ]
+
+
+#: What stands above the store boundary: it sees an index only through these modules.
+ABOVE_THE_STORE = ("retrieval.search", "retrieval.answer", "retrieval.engine")
+#: The store-neutral part of ``retrieval.index`` (``stores`` opens an index: the engine only).
+STORE_NEUTRAL = ("retrieval.index.view", "retrieval.index.rows", "retrieval.index.manifest")
+OPENS_INDEXES = {"retrieval.engine": ("retrieval.index.stores",)}
+#: Libraries of a store: SQLite, FAISS.
+STORE_LIBRARIES = ("sqlite3", "faiss")
+
+
+def store_leaks(files: Mapping[str, Path], graph: Mapping[str, set[str]]) -> list[str]:
+    """Imports above the store boundary of a store's own modules or libraries."""
+    leaks = []
+    for module in sorted(files):
+        if not any(module == top or module.startswith(f"{top}.") for top in ABOVE_THE_STORE):
+            continue
+        allowed = STORE_NEUTRAL + OPENS_INDEXES.get(module, ())
+        leaks += [
+            f"{module} imports {target}"
+            for target in sorted(graph[module])
+            if target.startswith("retrieval.index.") and target not in allowed
+        ]
+        leaks += [
+            f"{module} imports {name}"
+            for name in sorted(imported_names(module, files[module]))
+            if name.split(".")[0] in STORE_LIBRARIES
+        ]
+    return leaks
+
+
+def test_search_answer_and_engine_see_the_index_only_through_the_view() -> None:
+    assert store_leaks(FILES, GRAPH) == []
+
+
+def test_the_store_boundary_check_finds_leaks(tmp_path: Path) -> None:
+    package = tmp_path / "retrieval"
+    for folder in ("index", "search"):
+        (package / folder).mkdir(parents=True)
+        (package / folder / "__init__.py").write_text("")
+    (package / "__init__.py").write_text("")
+    for name in ("view", "store", "loaded", "stores"):
+        (package / "index" / f"{name}.py").write_text("")
+    (package / "search" / "good.py").write_text("from retrieval.index.view import IndexView\n")
+    (package / "search" / "bad.py").write_text(
+        "import sqlite3\nfrom retrieval.index import store\nfrom faiss import IndexFlatIP\n"
+    )
+    (package / "search" / "opens.py").write_text("from retrieval.index.stores import open_index\n")
+    (package / "engine.py").write_text(
+        "from retrieval.index.stores import open_index\nfrom retrieval.index.loaded import X\n"
+    )
+    files = module_files(tmp_path)
+    assert store_leaks(files, import_graph(files)) == [
+        "retrieval.engine imports retrieval.index.loaded",
+        "retrieval.search.bad imports retrieval.index.store",
+        "retrieval.search.bad imports faiss.IndexFlatIP",
+        "retrieval.search.bad imports sqlite3",
+        "retrieval.search.opens imports retrieval.index.stores",
     ]

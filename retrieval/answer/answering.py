@@ -14,7 +14,7 @@ import numpy as np
 
 from retrieval.answer.quotes import choose
 from retrieval.config import Retriever
-from retrieval.index.loaded import LoadedIndex, Reader
+from retrieval.index.view import IndexView, OpenIndex
 from retrieval.search.answer_type import expected_type, holds, question_words
 from retrieval.search.candidates import search
 from retrieval.search.followup import in_context, leans_on
@@ -28,7 +28,7 @@ MAX_OFFSET = 100
 
 def answer(
     question: str,
-    index: LoadedIndex,
+    index: OpenIndex,
     *,
     top_k: int,
     min_relevance: float,
@@ -120,7 +120,7 @@ def answer_type_check(question: str, known: tuple[str, ...] = ()) -> Callable[[s
     return lambda sentence: holds(sentence, kind, words)
 
 
-def closest_topics(reader: Reader, query_vector: np.ndarray) -> tuple[str, ...]:
+def closest_topics(reader: IndexView, query_vector: np.ndarray) -> tuple[str, ...]:
     """Titles (or ids) of the documents whose passages are nearest the question."""
     hits = reader.dense("passages", query_vector, 10 * CLOSEST_TOPICS)
     rows = reader.passages([pos for pos, _ in hits])

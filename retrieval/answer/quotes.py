@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from retrieval.index.loaded import Reader
+from retrieval.index.view import IndexView
 from retrieval.search.candidates import Scored
 from retrieval.types import Extract, Quote, page_range
 
@@ -37,7 +37,7 @@ _LEANS_BACK = re.compile(
 )
 
 
-def extract(reader: Reader, first: int, last: int) -> Extract:
+def extract(reader: IndexView, first: int, last: int) -> Extract:
     """The verbatim text from sentence position ``first`` to ``last`` (same document)."""
     rows = reader.sentences([first, last])
     row_a, row_b = rows[first], rows[last]
@@ -56,13 +56,13 @@ def extract(reader: Reader, first: int, last: int) -> Extract:
     )
 
 
-def _text(reader: Reader, pos: int) -> str:
+def _text(reader: IndexView, pos: int) -> str:
     row = reader.sentence(pos)
     return row.text if row is not None else ""
 
 
 def quote_span(
-    reader: Reader,
+    reader: IndexView,
     pos: int,
     scores: dict[int, float] | None = None,
     wants: Callable[[str], bool] | None = None,
@@ -107,13 +107,13 @@ def quote_span(
     return first, last
 
 
-def _span_chars(reader: Reader, first: int, last: int) -> int:
+def _span_chars(reader: IndexView, first: int, last: int) -> int:
     a, b = reader.sentence(first), reader.sentence(last)
     return 0 if a is None or b is None else b.end - a.start
 
 
 def choose(
-    reader: Reader,
+    reader: IndexView,
     ranked: list[Scored],
     limit: int,
     *,

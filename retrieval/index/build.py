@@ -45,8 +45,9 @@ from retrieval.errors import (
     rebuild_hint,
 )
 from retrieval.index import manifest as mf
-from retrieval.index import store, vectors
+from retrieval.index import store, store_read, store_write, vectors
 from retrieval.index.loaded import check_compatible
+from retrieval.index.rows import term_set
 from retrieval.index.store_check import store_problem
 from retrieval.read.readers import SkippedFile, content_hash, corpus_files, read_file
 from retrieval.split.segment import MAX_RUN_ON_CHARS, segment
@@ -149,14 +150,14 @@ class _Plan:
 def _plan(corpus: Path | Sequence[Document], conn: sqlite3.Connection | None, say: Log) -> _Plan:
     """Compare the corpus with the stored documents; read only files that changed."""
     skipped: list[SkippedFile] = []
-    old_hashes = store.document_hashes(conn) if conn is not None else {}
+    old_hashes = store_write.document_hashes(conn) if conn is not None else {}
     new: dict[str, tuple[Document, str, str | None]] = {}
     kept: set[str] = set()
     files: dict[str, tuple[int, int]] | None = None
     corpus_name: str | None = None
     if isinstance(corpus, Path):
         corpus_name = str(corpus.resolve())
-        old_files = store.file_states(conn) if conn is not None else {}
+        old_files = store_write.file_states(conn) if conn is not None else {}
         files = {}
         changed: list[tuple[Path, str]] = []
         for file, rel in corpus_files(corpus, skipped):
@@ -171,7 +172,7 @@ def _plan(corpus: Path | Sequence[Document], conn: sqlite3.Connection | None, sa
             else:
                 changed.append((file, rel))
         if conn is not None and files:
-            kept.update(store.documents_of_files(conn, list(files)))
+            kept.update(store_write.documents_of_files(conn, list(files)))
         for file, rel in changed:
             documents = read_file(file, rel, skipped)
             if documents:
@@ -357,7 +358,7 @@ def _update(
         plan = _plan(corpus, conn, say)
         common = _common(index_dir, plan, None)
         changed = bool(plan.todo or plan.drop)
-        files_changed = plan.files is not None and plan.files != store.file_states(conn)
+        files_changed = plan.files is not None and plan.files != store_write.file_states(conn)
         dim = current.model.dimension
         if changed or files_changed:
             before = store.stats(conn)
@@ -368,13 +369,13 @@ def _update(
                 vectors.truncate(generation / name, rows, dim)
             conn.execute("BEGIN IMMEDIATE")
             try:
-                removed = store.delete_documents(conn, sorted(plan.drop))
+                removed = store_write.delete_documents(conn, sorted(plan.drop))
                 _store_documents(conn, generation, plan.todo, settings, encoder, say)
                 if plan.files is not None:
-                    store.replace_files(conn, plan.files)
+                    store_write.replace_files(conn, plan.files)
                 store.set_meta(conn, updated_at=_now())
                 _note_dead(conn, removed)
-                store.bump_version(conn)
+                store_write.bump_version(conn)
                 conn.execute("COMMIT")
             except BaseException:
                 if conn.in_transaction:
@@ -426,13 +427,13 @@ def _new_generation(
             _store_documents(conn, tmp_dir, plan.todo, settings, encoder, say, batched=True)
             if plan.files is not None:
                 with _transaction(conn):
-                    store.replace_files(conn, plan.files)
+                    store_write.replace_files(conn, plan.files)
             identity = encoder.identity
             dim = identity.dimension
             notes = _fit_vector_index(conn, tmp_dir, settings, dim, say)
             with _transaction(conn):
                 store.set_meta(conn, updated_at=_now())
-                store.bump_version(conn)
+                store_write.bump_version(conn)
             conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             final = store.stats(conn)
         finally:
@@ -486,19 +487,19 @@ def _compact(
             s_old = vectors.open_rows(old / vectors.SENTENCES_FILE, counts.sentence_rows, dim)
             p_old = vectors.open_rows(old / vectors.PASSAGES_FILE, counts.passage_rows, dim)
             with contextlib.closing(store.connect(tmp_dir / store.STORE_FILE)) as conn:
-                batch: list[tuple[store.NewDocument, np.ndarray, np.ndarray]] = []
-                for idx in store.document_indexes(source):
+                batch: list[tuple[store_write.NewDocument, np.ndarray, np.ndarray]] = []
+                for idx in store_read.document_indexes(source):
                     batch.append(_copied(source, idx, s_old, p_old))
                     if sum(len(item.sentences) for item, _s, _p in batch) >= CHUNK_SENTENCES:
                         _write_copied(conn, tmp_dir, batch, dim)
                         batch = []
                 _write_copied(conn, tmp_dir, batch, dim)
                 with _transaction(conn):
-                    store.replace_files(conn, store.file_states(source))
+                    store_write.replace_files(conn, store_write.file_states(source))
                 _fit_vector_index(conn, tmp_dir, settings, dim, say)
                 with _transaction(conn):
                     store.set_meta(conn, updated_at=_now())
-                    store.bump_version(conn)
+                    store_write.bump_version(conn)
                 conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         manifest = current.model_copy(
             update={"generation": name, "corpus": corpus_name or current.corpus}
@@ -513,18 +514,20 @@ def _compact(
 
 def _copied(
     source: sqlite3.Connection, idx: int, s_old: np.ndarray, p_old: np.ndarray
-) -> tuple[store.NewDocument, np.ndarray, np.ndarray]:
+) -> tuple[store_write.NewDocument, np.ndarray, np.ndarray]:
     """A stored document as it was segmented, with its vectors, ready for another store."""
-    document, digest, source_file = store.stored_document(source, idx)
-    row = store.document_rows(source, [idx])[0]
+    document, digest, source_file = store_read.stored_document(source, idx)
+    row = store_read.document_rows(source, [idx])[0]
     s_rows = sorted(
-        store.sentence_rows(
+        store_read.sentence_rows(
             source, range(row.first_sentence, row.first_sentence + row.sentence_count)
         ),
         key=lambda r: r.pos,
     )
     p_rows = sorted(
-        store.passage_rows(source, range(row.first_passage, row.first_passage + row.passage_count)),
+        store_read.passage_rows(
+            source, range(row.first_passage, row.first_passage + row.passage_count)
+        ),
         key=lambda r: r.pos,
     )
     sentences = [
@@ -549,14 +552,14 @@ def _copied(
         )
         for r in p_rows
     ]
-    item = store.NewDocument(
+    item = store_write.NewDocument(
         document=document,
         content_hash=digest,
         source_file=source_file,
         sentences=sentences,
         passages=passages,
-        sentence_terms=[store.term_set(r.terms) for r in s_rows],
-        passage_terms=[store.term_set(r.terms) for r in p_rows],
+        sentence_terms=[term_set(r.terms) for r in s_rows],
+        passage_terms=[term_set(r.terms) for r in p_rows],
         acronyms=tuple(acronyms(s.text for s in sentences).items()),
     )
     s_vectors = np.asarray(s_old[[r.pos for r in s_rows]], dtype=np.float32)
@@ -567,7 +570,7 @@ def _copied(
 def _write_copied(
     conn: sqlite3.Connection,
     folder: Path,
-    batch: list[tuple[store.NewDocument, np.ndarray, np.ndarray]],
+    batch: list[tuple[store_write.NewDocument, np.ndarray, np.ndarray]],
     dim: int,
 ) -> None:
     if not batch:
@@ -577,7 +580,7 @@ def _write_copied(
     items = [item for item, _s, _p in batch]
     keys = {a: acronym_key(a) for item in items for a, _name in item.acronyms}
     with _transaction(conn):
-        store.insert_documents(conn, items, acronym_key=keys)
+        store_write.insert_documents(conn, items, acronym_key=keys)
 
 
 def _generation_name() -> str:
@@ -630,7 +633,7 @@ def _store_documents(
     total = sum(len(doc.text) for doc, _h, _f in todo)
     say(f"segmenting and embedding {len(todo)} documents ({total:,} characters)")
     bar = _progress(settings.progress, total)
-    chunk: list[store.NewDocument] = []
+    chunk: list[store_write.NewDocument] = []
     sentences_in_chunk = 0
     try:
         for doc, digest, source_file in todo:
@@ -661,7 +664,7 @@ def _progress(enabled: bool, total: int) -> Any:
 
 def _prepare(
     doc: Document, digest: str, source_file: str | None, passage_sentences: int, say: Log
-) -> store.NewDocument:
+) -> store_write.NewDocument:
     left_out: list[tuple[int, int]] = []
     sentences, passages = segment(doc, passage_sentences=passage_sentences, left_out=left_out)
     if left_out:
@@ -677,7 +680,7 @@ def _prepare(
         for p in passages
     ]
     defined = acronyms(s.text for s in sentences)
-    return store.NewDocument(
+    return store_write.NewDocument(
         document=doc,
         content_hash=digest,
         source_file=source_file,
@@ -692,7 +695,7 @@ def _prepare(
 def _write_chunk(
     conn: sqlite3.Connection,
     folder: Path,
-    items: list[store.NewDocument],
+    items: list[store_write.NewDocument],
     encoder: Encoder,
     batched: bool,
 ) -> None:
@@ -705,9 +708,9 @@ def _write_chunk(
     keys = {a: acronym_key(a) for item in items for a, _name in item.acronyms}
     if batched:
         with _transaction(conn):
-            store.insert_documents(conn, items, acronym_key=keys)
+            store_write.insert_documents(conn, items, acronym_key=keys)
     else:
-        store.insert_documents(conn, items, acronym_key=keys)
+        store_write.insert_documents(conn, items, acronym_key=keys)
 
 
 def _encode(encoder: Encoder, texts: list[str], *, max_tokens: int | None = None) -> np.ndarray:
@@ -738,7 +741,7 @@ def _transaction(conn: sqlite3.Connection) -> Iterator[None]:
         raise
 
 
-def _note_dead(conn: sqlite3.Connection, removed: store.Removed) -> None:
+def _note_dead(conn: sqlite3.Connection, removed: store_write.Removed) -> None:
     """Count removed rows that an ANN index still holds (it is rebuilt when they add up)."""
     for kind, positions in (
         ("sentence", removed.sentence_positions),
@@ -777,7 +780,7 @@ def _fit_vector_index(
             if old:
                 with _transaction(conn):
                     store.set_meta(conn, **{f"{kind}_ann": "", f"{kind}_ann_rows": 0})
-                    store.bump_version(conn)
+                    store_write.bump_version(conn)
                 (folder / old).unlink(missing_ok=True)
                 notes.append(f"{kind} vectors: exact search ({live:,} rows)")
             continue
@@ -791,7 +794,7 @@ def _fit_vector_index(
             continue
         say(f"building the approximate {kind} index ({live:,} vectors)")
         matrix = vectors.open_rows(folder / filename, rows, dim)
-        positions = np.asarray(store.live_positions(conn, table), dtype=np.int64)
+        positions = np.asarray(store_read.live_positions(conn, table), dtype=np.int64)
         ann = vectors.build_ivf(matrix, positions)
         name = f"{table}-{uuid.uuid4().hex[:8]}.ivf"
         tmp = folder / (name + TMP_SUFFIX)
@@ -803,7 +806,7 @@ def _fit_vector_index(
             store.set_meta(
                 conn, **{f"{kind}_ann": name, f"{kind}_ann_rows": rows, f"{kind}_ann_dead": 0}
             )
-            store.bump_version(conn)
+            store_write.bump_version(conn)
         if old:
             (folder / old).unlink(missing_ok=True)
         notes.append(f"{kind} vectors: IVF index rebuilt over {len(positions):,} rows")

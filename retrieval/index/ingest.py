@@ -33,8 +33,9 @@ from embeddings import Encoder
 from retrieval.config import EngineSettings
 from retrieval.errors import ArticleRefused, VerbatimError
 from retrieval.index import manifest as mf
-from retrieval.index import store
+from retrieval.index import store, store_read
 from retrieval.index.build import Log, build_index
+from retrieval.index.rows import DocumentRow
 from retrieval.read.fetch import ARTICLE_SUFFIXES, FetchPolicy, checked_url, fetch, unsupported
 from retrieval.read.readers import SkippedFile, read_file, source_sidecar
 
@@ -150,7 +151,7 @@ def add_article(
 def refuse_known_url(index_dir: Path, urls: Sequence[str]) -> None:
     """Refuse (duplicate) when an indexed article is cited with one of ``urls``."""
     with _current_store(index_dir) as conn:
-        row = store.document_with_url(conn, urls) if conn is not None else None
+        row = store_read.document_with_url(conn, urls) if conn is not None else None
     if row is not None:
         raise _duplicate(row, "from this link")
 
@@ -233,15 +234,15 @@ def _refuse_duplicate(index_dir: Path, text: str, urls: Sequence[str]) -> None:
     with _current_store(index_dir) as conn:
         if conn is None:
             return
-        same_text = store.document_with_text(conn, text)
-        same_url = store.document_with_url(conn, urls) if urls else None
+        same_text = store_read.document_with_text(conn, text)
+        same_url = store_read.document_with_url(conn, urls) if urls else None
     if same_text is not None:
         raise _duplicate(same_text, "with the same text")
     if same_url is not None:
         raise _duplicate(same_url, "from this link")
 
 
-def _duplicate(row: store.DocumentRow, how: str) -> ArticleRefused:
+def _duplicate(row: DocumentRow, how: str) -> ArticleRefused:
     title = f"“{row.source.title}” ({row.source.id})" if row.source.title else row.source.id
     return ArticleRefused("duplicate", f"An article {how} is indexed already: {title}.")
 
@@ -261,9 +262,9 @@ def _current_store(index_dir: Path) -> Iterator[sqlite3.Connection | None]:
         conn.close()
 
 
-def _stored(index_dir: Path, doc_id: str) -> store.DocumentRow | None:
+def _stored(index_dir: Path, doc_id: str) -> DocumentRow | None:
     with _current_store(index_dir) as conn:
-        return store.document_by_id(conn, doc_id) if conn is not None else None
+        return store_read.document_by_id(conn, doc_id) if conn is not None else None
 
 
 def _remove(*paths: Path) -> None:

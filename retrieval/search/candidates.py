@@ -1,7 +1,7 @@
 """Finding and scoring candidate sentences: dense (FAISS) and lexical evidence fused.
 
 Candidates come from the nearest sentence and passage vectors and from the rows holding the
-most IDF weight of the question's words (SQLite FTS5 posting lists, read unranked).
+most IDF weight of the question's words (the store's posting lists, read unranked).
 
 Every candidate sentence is scored with its passage as context. The hybrid score is built from
 absolute signals (cosine similarities and IDF-weighted term coverage, all in 0..1) so that it
@@ -18,10 +18,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from retrieval.config import Retriever
-from retrieval.index.loaded import Reader
+from retrieval.index.view import IndexView, Kind
 from retrieval.search.answer_type import expected_type, holds, question_words
 from retrieval.search.coverage import QueryTerms, query_terms
-from retrieval.search.query import Prepared, fts_query
+from retrieval.search.query import Prepared
 
 DENSE_SENTENCES = 60
 LEXICAL_SENTENCES = 60
@@ -53,7 +53,7 @@ class Scored:
 
 
 def _focus_nearby(
-    reader: Reader, terms: QueryTerms, focus: tuple[str, ...], passages: list[int]
+    reader: IndexView, terms: QueryTerms, focus: tuple[str, ...], passages: list[int]
 ) -> np.ndarray:
     """Share of the question's names and numbers found in each passage or a neighbour of it.
 
@@ -76,7 +76,7 @@ def _focus_nearby(
 
 
 def search(
-    reader: Reader,
+    reader: IndexView,
     prepared: Prepared,
     query_vector: np.ndarray,
     retriever: Retriever,
@@ -91,22 +91,22 @@ def search(
     """
     if retriever != "hybrid":
         vector = query_vector if context_vector is None else context_vector
-        terms_query = fts_query(prepared.terms + prepared.carried)
+        asked = prepared.terms + prepared.carried
         if retriever == "dense":
             return [Scored(p, s) for p, s in reader.dense("sentences", vector, DENSE_SENTENCES)]
         if retriever == "lexical":
-            found = reader.lexical("sentences", terms_query, LEXICAL_SENTENCES)
+            found = reader.lexical("sentences", asked, LEXICAL_SENTENCES)
             return [Scored(p, s) for p, s in found]
-        return _rrf(reader, terms_query, vector)
+        return _rrf(reader, asked, vector)
     return _hybrid(reader, prepared, query_vector, context_vector)
 
 
-def _rrf(reader: Reader, terms_query: str, query_vector: np.ndarray) -> list[Scored]:
+def _rrf(reader: IndexView, asked: tuple[str, ...], query_vector: np.ndarray) -> list[Scored]:
     """Reciprocal-rank fusion of the dense and lexical sentence rankings (a simple baseline)."""
     fused: dict[int, float] = {}
     rankings = (
         reader.dense("sentences", query_vector, DENSE_SENTENCES),
-        reader.lexical("sentences", terms_query, LEXICAL_SENTENCES),
+        reader.lexical("sentences", asked, LEXICAL_SENTENCES),
     )
     for ranking in rankings:
         for rank, (pos, _score) in enumerate(ranking):
@@ -135,7 +135,7 @@ def selective(terms: QueryTerms, words: tuple[str, ...]) -> tuple[str, ...]:
 
 
 def matching(
-    reader: Reader, terms: QueryTerms, words: tuple[str, ...], kind: str, limit: int
+    reader: IndexView, terms: QueryTerms, words: tuple[str, ...], kind: Kind, limit: int
 ) -> list[int]:
     """The ``limit`` sentences (or passages) holding the most IDF weight of ``words``.
 
@@ -146,7 +146,7 @@ def matching(
     found: list[np.ndarray] = []
     weights: list[float] = []
     for word in dict.fromkeys(words):
-        found.append(reader.postings(kind, fts_query((word,))))
+        found.append(reader.postings(kind, (word,)))
         weights.append(terms.weight(word, passages=kind == "passages"))
     sizes = [len(f) for f in found]
     if not sum(sizes):
@@ -158,7 +158,7 @@ def matching(
 
 
 def _hybrid(
-    reader: Reader,
+    reader: IndexView,
     prepared: Prepared,
     query_vector: np.ndarray,
     context_vector: np.ndarray | None,

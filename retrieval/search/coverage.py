@@ -9,13 +9,12 @@ its whole long name. What each row holds was stored at build time (``retrieval.s
 from __future__ import annotations
 
 import math
-import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 
-from retrieval.index import store
-from retrieval.index.loaded import Reader
+from retrieval.index.rows import TermFacts
+from retrieval.index.view import IndexView
 from retrieval.split.terms import stem
 
 #: Name variants: "iraq" and "iraqi", "syria" and "syrian" differ by at most this many letters.
@@ -29,16 +28,16 @@ def idf(df: int, total: int) -> float:
 
 
 def query_terms(
-    reader: Reader, terms: Sequence[str], forms: Mapping[str, Sequence[str]] | None = None
+    reader: IndexView, terms: Sequence[str], forms: Mapping[str, Sequence[str]] | None = None
 ) -> QueryTerms:
     """``terms`` weighed against ``reader``'s snapshot, sharing the index's caches if current.
 
     ``forms`` maps a term to other stems that count as it (irregular forms: "blown", "blew").
     """
-    stats = reader.state.stats
+    stats = reader.stats
     shared = reader.shared_term_caches()
     return QueryTerms(
-        reader.conn,
+        reader,
         terms,
         sentences=stats.sentences,
         passages=stats.passages,
@@ -49,17 +48,17 @@ def query_terms(
 
 
 class QueryTerms:
-    """A question's terms, weighed against one store, ready to score candidates."""
+    """A question's terms, weighed against one view of an index, ready to score candidates."""
 
     def __init__(
         self,
-        conn: sqlite3.Connection,
+        view: IndexView,
         terms: Iterable[str],
         *,
         sentences: int,
         passages: int,
         variants_cache: dict[str, frozenset[str]] | None = None,
-        facts_cache: dict[str, store.TermFacts] | None = None,
+        facts_cache: dict[str, TermFacts] | None = None,
         forms: Mapping[str, Sequence[str]] | None = None,
     ) -> None:
         """The caches may be shared between questions over one store version. ``forms``
@@ -69,12 +68,12 @@ class QueryTerms:
         self.other_forms = tuple(
             dict.fromkeys(f for s in self.stems for f in self._forms.get(s, ()))
         )
-        self._conn = conn
+        self._view = view
         facts = {} if facts_cache is None else facts_cache
         looked_up = list(dict.fromkeys([*self.stems, *self.other_forms]))
         missing = [s for s in looked_up if s not in facts]
         if missing:
-            facts.update(store.term_facts(conn, missing))
+            facts.update(view.term_facts(missing))
         frequencies = {s: facts[s].frequencies for s in looked_up}
         self._frequencies = frequencies
         total_s, total_p = max(1, sentences), max(1, passages)
@@ -110,14 +109,14 @@ class QueryTerms:
         found = {term}
         if len(term) >= VARIANT_MIN_LENGTH:
             found.update(
-                store.terms_with_prefix(self._conn, term, longest=len(term) + VARIANT_EXTRA_LETTERS)
+                self._view.terms_with_prefix(term, longest=len(term) + VARIANT_EXTRA_LETTERS)
             )
             shorter = [
                 term[:-cut]
                 for cut in range(1, VARIANT_EXTRA_LETTERS + 1)
                 if len(term) - cut >= VARIANT_MIN_LENGTH
             ]
-            held = store.term_frequencies(self._conn, shorter)
+            held = self._view.term_frequencies(shorter)
             found.update(p for p in shorter if held.get(p, (0, 0))[1] > 0)
         result = frozenset(found)
         self._variants[term] = result
@@ -151,7 +150,7 @@ class QueryTerms:
     ) -> np.ndarray:
         """IDF-weighted share of the question's terms (or of ``only``) in each term string (0..1).
 
-        ``term_sets`` are rows' terms as :func:`retrieval.index.store.term_string` keeps them.
+        ``term_sets`` are rows' terms as :func:`retrieval.index.rows.term_string` keeps them.
         """
         result = np.zeros(len(term_sets), dtype=np.float64)
         chosen = self.stems

@@ -2,7 +2,8 @@
 
 Questions arrive from Telegram, the terminal and question files: empty, huge, binary,
 marked up or hostile. ``prepare`` cleans them for retrieval (the text of the articles is never
-touched) and ``fts_query`` builds an FTS5 query that no input can break.
+touched); a store turns the terms into its own query (SQLite: ``store_read.fts_query``, which no
+input can break).
 """
 
 from __future__ import annotations
@@ -106,8 +107,3 @@ def focus_terms(text: str) -> tuple[str, ...]:
         if named or any(ch.isdigit() for ch in word) or (len(word) > 1 and word.isupper()):
             focus.append(lower)
     return tuple(dict.fromkeys(focus))[:MAX_QUERY_TERMS]
-
-
-def fts_query(terms: tuple[str, ...]) -> str:
-    """An FTS5 OR-query of quoted terms: operators and syntax in the input are inert."""
-    return " OR ".join('"' + term.replace('"', "") + '"' for term in terms if term.replace('"', ""))

@@ -15,7 +15,7 @@ import pytest
 
 from embeddings import Encoder
 from retrieval.config import EngineSettings
-from retrieval.index import store
+from retrieval.index import store, store_write
 from retrieval.index.build import _prepare, build_index
 from retrieval.index.loaded import LoadedIndex
 from retrieval.read.readers import content_hash
@@ -36,7 +36,7 @@ def store_of(tmp_path: Path) -> Iterator[Callable[[dict[str, str]], sqlite3.Conn
             for doc in (Document(id=i, text=t) for i, t in texts.items())
         ]
         keys = {a: acronym_key(a) for item in items for a, _ in item.acronyms}
-        store.insert_documents(conn, items, acronym_key=keys)
+        store_write.insert_documents(conn, items, acronym_key=keys)
         return conn
 
     yield write

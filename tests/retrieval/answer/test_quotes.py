@@ -13,7 +13,8 @@ import pytest
 
 from retrieval.answer.answering import answer_type_check
 from retrieval.answer.quotes import MAX_QUOTE_SENTENCES, RELATIVE_FLOOR, choose, quote_span
-from retrieval.index.loaded import LoadedIndex, Reader
+from retrieval.index.loaded import LoadedIndex
+from retrieval.index.reader import Reader
 from retrieval.search.candidates import Scored
 from retrieval.types import Document, Extract
 

@@ -11,17 +11,20 @@ from pathlib import Path
 
 import pytest
 
+from embeddings import Encoder
 from retrieval.config import Retriever
-from retrieval.index import store
+from retrieval.index import store, store_read, store_write
 from retrieval.index.build import _prepare
-from retrieval.index.loaded import LoadedIndex, Reader
+from retrieval.index.loaded import LoadedIndex
+from retrieval.index.reader import Reader
 from retrieval.read.readers import content_hash
 from retrieval.search import candidates
 from retrieval.search.answer_type import AnswerType, expected_type, holds, question_words
 from retrieval.search.coverage import QueryTerms
-from retrieval.search.query import fts_query, prepare
+from retrieval.search.query import prepare
 from retrieval.split.terms import acronym_key
 from retrieval.types import Document
+from tests.support.store_terms import StoreTerms
 
 
 def _terms(tmp_path: Path) -> QueryTerms:
@@ -32,12 +35,12 @@ def _terms(tmp_path: Path) -> QueryTerms:
     docs.append(Document(id="x.txt", text="The city zoo opened a penguin house."))
     conn = store.connect(tmp_path / "s.sqlite3")
     items = [_prepare(d, content_hash(d), None, 6, print) for d in docs]
-    store.insert_documents(
+    store_write.insert_documents(
         conn, items, acronym_key={a: acronym_key(a) for i in items for a, _ in i.acronyms}
     )
     stats = store.stats(conn)
     return QueryTerms(
-        conn,
+        StoreTerms(conn),  # type: ignore[arg-type]
         ["city", "council", "penguin", "zoo"],
         sentences=stats.sentences,
         passages=stats.passages,
@@ -59,21 +62,11 @@ def test_small_corpora_keep_every_word(tmp_path: Path) -> None:
     assert candidates.selective(terms, words) == words
 
 
-class _Postings:
-    """What ``candidates.matching`` asks of a reader, over a real store."""
-
-    def __init__(self, conn) -> None:
-        self.conn = conn
-
-    def postings(self, kind: str, fts_query: str):
-        return store.postings(self.conn, kind, fts_query)
-
-
 def test_matching_ranks_rows_by_the_idf_weight_they_hold(tmp_path: Path) -> None:
     terms = _terms(tmp_path)
-    reader = _Postings(terms._conn)
+    reader = terms._view
     found = candidates.matching(reader, terms, ("city", "penguin", "zoo"), "sentences", 3)  # type: ignore[arg-type]
-    first = store.sentence_rows(terms._conn, [found[0]])[0]
+    first = store_read.sentence_rows(terms._view.conn, [found[0]])[0]
     assert first.text == "The city zoo opened a penguin house."
     # the next ones hold only "city": ties go to the earlier position
     assert found[1:] == sorted(found[1:])
@@ -85,8 +78,8 @@ def test_matching_agrees_with_a_brute_force_count(tmp_path: Path) -> None:
     import re
 
     terms = _terms(tmp_path)
-    reader = _Postings(terms._conn)
-    rows = terms._conn.execute("SELECT pos, text FROM sentences ORDER BY pos").fetchall()
+    reader = terms._view
+    rows = terms._view.conn.execute("SELECT pos, text FROM sentences ORDER BY pos").fetchall()
     for words in [("city",), ("council", "zoo"), ("city", "council", "penguin", "zoo")]:
         expected = {}
         for pos, text in rows:
@@ -100,9 +93,9 @@ def test_matching_agrees_with_a_brute_force_count(tmp_path: Path) -> None:
 
 def test_postings_treat_query_syntax_as_text(tmp_path: Path) -> None:
     terms = _terms(tmp_path)
-    assert len(store.postings(terms._conn, "sentences", '"penguin"')) == 1
-    assert len(store.postings(terms._conn, "sentences", "")) == 0
-    assert len(store.postings(terms._conn, "passages", '"nothing"')) == 0
+    assert len(store_read.postings(terms._view.conn, "sentences", '"penguin"')) == 1
+    assert len(store_read.postings(terms._view.conn, "sentences", "")) == 0
+    assert len(store_read.postings(terms._view.conn, "passages", '"nothing"')) == 0
 
 
 # -- the candidate search over a real index ----------------------------------------------------
@@ -142,8 +135,10 @@ def reader(index_of: Callable[[Sequence[Document]], LoadedIndex]) -> Iterator[Re
         yield reader
 
 
-def _ranked(reader: Reader, question: str, retriever: Retriever = "hybrid") -> dict[int, float]:
-    vector = reader.index.encoder.encode_one(question)
+def _ranked(
+    reader: Reader, encoder: Encoder, question: str, retriever: Retriever = "hybrid"
+) -> dict[int, float]:
+    vector = encoder.encode_one(question)
     return {
         c.position: c.score for c in candidates.search(reader, prepare(question), vector, retriever)
     }
@@ -152,9 +147,9 @@ def _ranked(reader: Reader, question: str, retriever: Retriever = "hybrid") -> d
 @pytest.mark.parametrize("retriever", ["hybrid", "dense", "lexical", "rrf"])
 @pytest.mark.parametrize("question", QUESTIONS)
 def test_candidates_are_live_unique_and_best_first(
-    reader: Reader, question: str, retriever: Retriever
+    reader: Reader, question: str, retriever: Retriever, encoder: Encoder
 ) -> None:
-    vector = reader.index.encoder.encode_one(question)
+    vector = encoder.encode_one(question)
     found = candidates.search(reader, prepare(question), vector, retriever)
     positions = [c.position for c in found]
     assert len(set(positions)) == len(positions)
@@ -165,9 +160,9 @@ def test_candidates_are_live_unique_and_best_first(
         assert found and all(0.0 <= s <= 1.0 for s in scores)
 
 
-def test_a_sentence_asked_word_for_word_scores_about_one(reader: Reader) -> None:
+def test_a_sentence_asked_word_for_word_scores_about_one(reader: Reader, encoder: Encoder) -> None:
     """The hybrid score is absolute: every signal is at its best for the sentence itself."""
-    scores = _ranked(reader, PENGUINS)
+    scores = _ranked(reader, encoder, PENGUINS)
     best = max(scores, key=scores.__getitem__)
     row = reader.sentence(best)
     assert row is not None and row.text == PENGUINS
@@ -175,13 +170,13 @@ def test_a_sentence_asked_word_for_word_scores_about_one(reader: Reader) -> None
 
 
 def test_a_passage_without_the_names_asked_about_keeps_the_focus_floor(
-    reader: Reader, monkeypatch: pytest.MonkeyPatch
+    reader: Reader, monkeypatch: pytest.MonkeyPatch, encoder: Encoder
 ) -> None:
     question = "What did officials in Bergen say about the harbour?"
     assert prepare(question).focus == ("bergen",)
-    scored, floor = _ranked(reader, question), candidates.FOCUS_FLOOR
+    scored, floor = _ranked(reader, encoder, question), candidates.FOCUS_FLOOR
     monkeypatch.setattr(candidates, "FOCUS_FLOOR", 1.0)
-    unfocused = _ranked(reader, question)
+    unfocused = _ranked(reader, encoder, question)
     assert scored.keys() == unfocused.keys()
     for pos, score in scored.items():
         row = reader.sentence(pos)
@@ -192,14 +187,14 @@ def test_a_passage_without_the_names_asked_about_keeps_the_focus_floor(
 
 
 def test_a_sentence_without_the_kind_of_answer_asked_for_is_lowered(
-    reader: Reader, monkeypatch: pytest.MonkeyPatch
+    reader: Reader, monkeypatch: pytest.MonkeyPatch, encoder: Encoder
 ) -> None:
     question = "How many miners were brought out alive?"
     kind = expected_type(question)
     assert kind is AnswerType.NUMBER and not prepare(question).focus
-    scored, missing = _ranked(reader, question), candidates.TYPE_MISSING
+    scored, missing = _ranked(reader, encoder, question), candidates.TYPE_MISSING
     monkeypatch.setattr(candidates, "TYPE_MISSING", 1.0)
-    plain = _ranked(reader, question)
+    plain = _ranked(reader, encoder, question)
     lowered = 0
     for pos, score in scored.items():
         row = reader.sentence(pos)
@@ -212,16 +207,16 @@ def test_a_sentence_without_the_kind_of_answer_asked_for_is_lowered(
     assert 0 < lowered < len(scored)
 
 
-def test_rrf_sums_reciprocal_ranks(reader: Reader) -> None:
+def test_rrf_sums_reciprocal_ranks(reader: Reader, encoder: Encoder) -> None:
     """Differential: the fused scores from the two rankings the reader gives."""
     question = "How many miners were brought out alive?"
     prepared = prepare(question)
-    vector = reader.index.encoder.encode_one(question)
+    vector = encoder.encode_one(question)
     expected: dict[int, float] = {}
     for ranking in (
         reader.dense("sentences", vector, candidates.DENSE_SENTENCES),
-        reader.lexical("sentences", fts_query(prepared.terms), candidates.LEXICAL_SENTENCES),
+        reader.lexical("sentences", prepared.terms, candidates.LEXICAL_SENTENCES),
     ):
         for rank, (pos, _score) in enumerate(ranking):
             expected[pos] = expected.get(pos, 0.0) + 1.0 / (candidates.RRF_K + rank + 1)
-    assert _ranked(reader, question, "rrf") == pytest.approx(expected)
+    assert _ranked(reader, encoder, question, "rrf") == pytest.approx(expected)

@@ -8,13 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from retrieval.index import store
+from retrieval.index import store, store_read, store_write
 from retrieval.index.build import _prepare
 from retrieval.index.loaded import LoadedIndex
+from retrieval.index.rows import term_string
 from retrieval.read.readers import content_hash
 from retrieval.search.coverage import QueryTerms, idf, query_terms
 from retrieval.split.terms import acronym_key, sentence_terms, stem
 from retrieval.types import Document
+from tests.support.store_terms import StoreTerms
 
 TEXTS = {
     "a.txt": "The Syrian Democratic Forces (SDF) took the town. Iraqi troops watched.",
@@ -31,14 +33,14 @@ def conn(tmp_path: Path) -> Iterator[object]:
             for doc in (Document(id=i, text=t) for i, t in TEXTS.items())
         ]
         keys = {a: acronym_key(a) for item in items for a, _ in item.acronyms}
-        store.insert_documents(connection, items, acronym_key=keys)
+        store_write.insert_documents(connection, items, acronym_key=keys)
         yield connection
 
 
 def _terms(conn: object) -> QueryTerms:
     stats = store.stats(conn)  # type: ignore[arg-type]
     return QueryTerms(
-        conn,  # type: ignore[arg-type]
+        StoreTerms(conn),  # type: ignore[arg-type]
         ["sdf", "iraq", "democratic", "weather"],
         sentences=stats.sentences,
         passages=stats.passages,
@@ -48,7 +50,7 @@ def _terms(conn: object) -> QueryTerms:
 def test_coverage_counts_terms_acronyms_and_variants(conn: object) -> None:
     terms = _terms(conn)
     held = [
-        store.term_string(sentence_terms(text))
+        term_string(sentence_terms(text))
         for text in (
             "Iraqi troops watched.",  # iraq only through a variant
             "The SDF said the battle was over.",  # democratic through SDF
@@ -67,9 +69,9 @@ def test_coverage_counts_terms_acronyms_and_variants(conn: object) -> None:
 
 def test_other_forms_count_as_the_term(conn: object) -> None:
     stats = store.stats(conn)  # type: ignore[arg-type]
-    held = [store.term_string(sentence_terms(t)) for t in ("Rain fell on Baghdad.", "Rain fall.")]
+    held = [term_string(sentence_terms(t)) for t in ("Rain fell on Baghdad.", "Rain fall.")]
     plain = QueryTerms(
-        conn,  # type: ignore[arg-type]
+        StoreTerms(conn),  # type: ignore[arg-type]
         ["fallen"],
         sentences=stats.sentences,
         passages=stats.passages,
@@ -77,7 +79,7 @@ def test_other_forms_count_as_the_term(conn: object) -> None:
     assert plain.coverage(held).tolist() == [0.0, 0.0]
     assert plain.other_forms == ()
     formed = QueryTerms(
-        conn,  # type: ignore[arg-type]
+        StoreTerms(conn),  # type: ignore[arg-type]
         ["fallen"],
         sentences=stats.sentences,
         passages=stats.passages,
@@ -97,8 +99,8 @@ def test_rare_terms_weigh_more(conn: object) -> None:
 
 
 def test_deleting_a_document_takes_its_terms_along(conn: object) -> None:
-    store.delete_documents(conn, ["b.txt"])  # type: ignore[arg-type]
-    frequencies = store.term_frequencies(conn, [stem("baghdad"), stem("sdf")])  # type: ignore[arg-type]
+    store_write.delete_documents(conn, ["b.txt"])  # type: ignore[arg-type]
+    frequencies = store_read.term_frequencies(conn, [stem("baghdad"), stem("sdf")])  # type: ignore[arg-type]
     assert stem("baghdad") not in frequencies
     assert frequencies[stem("sdf")] == (1, 1)
     assert store.stats(conn).documents == 2  # type: ignore[arg-type]
@@ -122,7 +124,7 @@ def test_weights_and_frequencies_are_of_the_stems(conn: object) -> None:
 
 def test_passage_coverage_uses_passage_weights(conn: object) -> None:
     terms = _terms(conn)
-    held = [store.term_string(sentence_terms("The weather was mild."))]
+    held = [term_string(sentence_terms("The weather was mild."))]
     for passages, weights in [(False, terms.sentence_weights), (True, terms.passage_weights)]:
         weather = dict(zip(terms.stems, weights, strict=True))[stem("weather")]
         share = terms.coverage(held, passages=passages)[0]
@@ -140,16 +142,16 @@ def test_a_question_shares_the_index_caches(
     index = index_of(DOCS)
     words = ["sdf", "iraq", "weather"]
     with index.reader() as reader:
-        stats = reader.state.stats
+        stats = reader.stats
         first = query_terms(reader, words)
-        assert set(first.stems) <= index.facts_cache.keys()
+        assert set(first.stems) <= index.shared.facts.keys()
 
         def no_store(*_args: object) -> None:
             raise AssertionError("asked the store again")
 
-        monkeypatch.setattr(store, "term_facts", no_store)
+        monkeypatch.setattr(store_read, "term_facts", no_store)
         again = query_terms(reader, words)
         monkeypatch.undo()
-        fresh = QueryTerms(reader.conn, words, sentences=stats.sentences, passages=stats.passages)
+        fresh = QueryTerms(reader, words, sentences=stats.sentences, passages=stats.passages)
     assert again.sentence_weights.tolist() == fresh.sentence_weights.tolist()
     assert again.passage_weights.tolist() == fresh.passage_weights.tolist()

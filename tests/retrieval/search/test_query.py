@@ -8,12 +8,12 @@ from collections.abc import Callable
 
 import pytest
 
-from retrieval.index import store
+from retrieval.index import store_read
+from retrieval.index.store_read import fts_query
 from retrieval.search.query import (
     MAX_QUERY_TERMS,
     MAX_QUESTION_CHARS,
     focus_terms,
-    fts_query,
     prepare,
 )
 from retrieval.split.terms import stem, terms_of
@@ -133,7 +133,7 @@ def test_fts_operators_in_a_question_are_plain_words(
         }
     )
     terms = prepare(question).terms
-    found = set(store.postings(conn, "sentences", fts_query(terms)).tolist())
+    found = set(store_read.postings(conn, "sentences", fts_query(terms)).tolist())
     rows = conn.execute("SELECT pos, text FROM sentences").fetchall()
     expected = {pos for pos, text in rows if set(terms) & set(re.findall(r"\w+", text.lower()))}
     assert found == expected and found
