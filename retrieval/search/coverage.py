@@ -64,7 +64,11 @@ class QueryTerms:
         """The caches may be shared between questions over one store version. ``forms``
         maps a term to other stems present in place of it (see :func:`query_terms`)."""
         self.stems = list(dict.fromkeys(stem(t) for t in terms))
-        self._forms = {stem(t): frozenset(stem(f) for f in fs) for t, fs in (forms or {}).items()}
+        # tuples in the order given, not sets: the order of ``other_forms`` decides ties in
+        # the lexical candidate search, and set order changes from run to run
+        self._forms = {
+            stem(t): tuple(dict.fromkeys(stem(f) for f in fs)) for t, fs in (forms or {}).items()
+        }
         self.other_forms = tuple(
             dict.fromkeys(f for s in self.stems for f in self._forms.get(s, ()))
         )
@@ -164,6 +168,6 @@ class QueryTerms:
             return result
         for weight, term in zip(weights, chosen, strict=True):
             names = self.variants(term) if variants else frozenset((term,))
-            names |= self._forms.get(term, frozenset())
+            names |= set(self._forms.get(term, ()))
             result += weight * self._present(term, names, term_sets)
         return result / weights.sum()
