@@ -40,6 +40,7 @@ RAY = Path(sys.executable).with_name("ray")
 MIN_COSINE = 0.999
 HEAD_CPUS = 2
 START_SECONDS = 120
+AUTH_MODE = "RAY_AUTH_MODE"
 #: What Ray Data's map actors running our block encoder call themselves while they work.
 WORKER_TITLE = b"ray::MapWorker(Map(_EncodeBlock)).submit"
 KILL_WAIT_SECONDS = 120
@@ -106,6 +107,10 @@ def head() -> Iterator[tuple[str, Path]]:
     """A real Ray head on loopback with two CPUs: its address and its temp folder."""
     temp = Path(tempfile.mkdtemp(prefix="ray", dir="/tmp"))  # short: Ray's socket paths
     port = _free_port()
+    # Token authentication would depend on what ~/.ray holds; a loopback test cluster is
+    # without it, for the head and every driver (this process and the CLI's).
+    saved = os.environ.get(AUTH_MODE)
+    os.environ[AUTH_MODE] = "disabled"
     env = {**os.environ, "PYTHONPATH": str(REPO), "RAY_USAGE_STATS_ENABLED": "0"}
     command = [
         str(RAY),
@@ -125,6 +130,10 @@ def head() -> Iterator[tuple[str, Path]]:
         ray.shutdown()
         _stop_head(temp)
         shutil.rmtree(temp, ignore_errors=True)
+        if saved is None:
+            os.environ.pop(AUTH_MODE, None)
+        else:
+            os.environ[AUTH_MODE] = saved
 
 
 @pytest.fixture(scope="module")
