@@ -55,11 +55,35 @@ def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
     from retrieval.index.build import build_index
 
     if args.path and LINK.match(args.path):
+        if args.ray:
+            raise VerbatimError("--ray encodes a corpus in bulk; index a link without it.")
         return _index_link(args, settings)
     corpus = Path(args.path) if args.path else settings.corpus
     engine_settings = settings.engine().model_copy(update={"progress": not args.quiet})
     say = (lambda _m: None) if args.quiet else (lambda m: print(m, file=sys.stderr))
-    report = build_index(corpus, settings.index_dir, engine_settings, rebuild=args.rebuild, log=say)
+    encoder = None
+    if args.ray:
+        from embeddings import EncoderError
+        from embeddings.ray_backend import RayEncoder
+
+        try:  # joins the cluster now: an unreachable one is told before any work
+            encoder = RayEncoder(
+                engine_settings.model,
+                address=args.ray,
+                backend=engine_settings.encoder,
+                batch_size=engine_settings.batch_size,
+            ).load()
+        except EncoderError as exc:
+            raise VerbatimError(str(exc)) from exc
+        say(f"encoding on the Ray cluster at {args.ray}")
+    report = build_index(
+        corpus,
+        settings.index_dir,
+        engine_settings,
+        rebuild=args.rebuild,
+        encoder=encoder,
+        log=say,
+    )
     changes = (
         f"{len(report.added)} added, {len(report.updated)} updated, "
         f"{len(report.removed)} removed, {report.unchanged} unchanged"
@@ -193,6 +217,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--index-type",
         choices=["auto", "flat", "ivf"],
         help="auto (default: exact search, IVF past 50,000 sentences), flat (exact), ivf",
+    )
+    p.add_argument(
+        "--ray",
+        metavar="ADDRESS",
+        help="encode on a Ray cluster: auto (the one this machine joined), HOST:PORT, or "
+        "local (Ray inside this process); needs pip install 'verbatim-qa[cluster]'",
     )
     p.add_argument("-q", "--quiet", action="store_true", help="no progress output")
     p.set_defaults(func=cmd_index)

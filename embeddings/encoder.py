@@ -78,6 +78,8 @@ class _Backend(Protocol):
         self, texts: Sequence[str], *, progress: bool = False, max_tokens: int | None = None
     ) -> np.ndarray: ...
 
+    def order(self, texts: Sequence[str], *, max_tokens: int | None = None) -> list[int]: ...
+
 
 class _Loaded(NamedTuple):
     """What loading makes, set in one assignment so a reader sees both or neither."""
@@ -96,11 +98,16 @@ class Encoder:
         batch_size: int = DEFAULT_BATCH_SIZE,
         device: str = "cpu",
         backend: str = DEFAULT_BACKEND,
+        threads: int | None = None,
     ) -> None:
+        """``threads``: ONNX Runtime's intra-op threads (default: every core this process may
+        use); one process among several on a machine (a Ray actor) wants fewer."""
         if not model or not model.strip():
             raise EncoderError("No embedding model given: set VERBATIM_MODEL to a name or a path.")
         if batch_size < 1:
             raise EncoderError(f"batch_size must be at least 1, got {batch_size}.")
+        if threads is not None and threads < 1:
+            raise EncoderError(f"threads must be at least 1, got {threads}.")
         if backend not in _VARIANTS:
             msg = (
                 f"Unknown encoder backend {backend!r}: set VERBATIM_ENCODER to one of "
@@ -117,6 +124,7 @@ class Encoder:
         self.batch_size = batch_size
         self.device = device
         self.backend = backend
+        self.threads = threads
         self._loaded: _Loaded | None = None
         self._lock = threading.Lock()
         self._queries: OrderedDict[str, np.ndarray] = OrderedDict()
@@ -165,7 +173,7 @@ class Encoder:
 
         config = read_model_config(model_folder(self.model_name))
         onnx_file = prepare(self.model_name, self.backend)
-        return OnnxEncoder(onnx_file, config, batch_size=self.batch_size)
+        return OnnxEncoder(onnx_file, config, batch_size=self.batch_size, threads=self.threads)
 
     @property
     def identity(self) -> ModelIdentity:
@@ -185,6 +193,14 @@ class Encoder:
         backend = self._ensure_loaded().backend
         show = progress and len(texts) >= PROGRESS_MIN_TEXTS
         return backend.encode(texts, progress=show, max_tokens=max_tokens)
+
+    def order(self, texts: Sequence[str], *, max_tokens: int | None = None) -> list[int]:
+        """The order :meth:`encode` runs ``texts`` in; its batches are consecutive runs of
+        ``batch_size``. Splitting a job along it, at multiples of ``batch_size``, gives the
+        vectors of one call (int8 ones depend a little on which texts share a batch)."""
+        if max_tokens is not None and max_tokens < MIN_TOKENS:
+            raise EncoderError(f"max_tokens must be at least {MIN_TOKENS}, got {max_tokens}.")
+        return self._ensure_loaded().backend.order(texts, max_tokens=max_tokens)
 
     def encode_one(self, text: str) -> np.ndarray:
         """Encode a single query: a ``(dimension,)`` unit vector (read-only).

@@ -36,12 +36,19 @@ def usable_cores() -> int:
 class OnnxEncoder:
     """One ONNX model file plus the tokenizer and pooling of its sentence-transformers folder."""
 
-    def __init__(self, onnx_file: Path, config: SentenceModelConfig, *, batch_size: int) -> None:
+    def __init__(
+        self,
+        onnx_file: Path,
+        config: SentenceModelConfig,
+        *,
+        batch_size: int,
+        threads: int | None = None,
+    ) -> None:
         import onnxruntime
         from tokenizers import Tokenizer
 
         options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = usable_cores()
+        options.intra_op_num_threads = threads or usable_cores()
         options.inter_op_num_threads = 1
         options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
         # Batches come in every shape (length-sorted texts): ORT's per-shape memory patterns,
@@ -78,18 +85,31 @@ class OnnxEncoder:
         """An ``(n, dimension)`` float32 array of unit vectors, rows in the order of ``texts``."""
         if len(texts) == 0:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        limit = self.config.max_seq_length
-        if max_tokens is not None:
-            limit = min(limit, max_tokens)
-        prepared = [_prepare(text, self.config.do_lower_case) for text in texts]
-        encodings = self._tokenizer(limit).encode_batch(prepared)
-        order = sorted(range(len(encodings)), key=lambda i: len(encodings[i].ids))
+        encodings = self._encodings(texts, max_tokens)
+        order = _by_length(encodings)
         out = np.empty((len(texts), self.dimension), dtype=np.float32)
         starts = range(0, len(order), self.batch_size)
         for start in _progress(starts, progress):
             rows = order[start : start + self.batch_size]
             out[rows] = self._run([encodings[i] for i in rows])
         return out
+
+    def order(self, texts: Sequence[str], *, max_tokens: int | None = None) -> list[int]:
+        """The order :meth:`encode` runs ``texts`` in (by token count, ties as given); batches
+        are its consecutive runs of ``batch_size``.
+
+        Int8 vectors depend a little on which texts share a batch (activations are quantised
+        per batch, padding included), so whoever splits a job and wants the vectors of one call
+        splits it along this order, at multiples of ``batch_size``.
+        """
+        return _by_length(self._encodings(texts, max_tokens))
+
+    def _encodings(self, texts: Sequence[str], max_tokens: int | None) -> list[Any]:
+        limit = self.config.max_seq_length
+        if max_tokens is not None:
+            limit = min(limit, max_tokens)
+        prepared = [_prepare(text, self.config.do_lower_case) for text in texts]
+        return list(self._tokenizer(limit).encode_batch(prepared))
 
     def _tokenizer(self, limit: int) -> Tokenizer:
         """A tokenizer truncating at ``limit``, made once per limit and never changed after."""
@@ -140,6 +160,11 @@ def _return_large_blocks() -> None:
         libc.mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD)
     except (OSError, AttributeError):
         return
+
+
+def _by_length(encodings: list[Any]) -> list[int]:
+    """Indexes of ``encodings`` by token count; a stable sort, so ties keep their order."""
+    return sorted(range(len(encodings)), key=lambda i: len(encodings[i].ids))
 
 
 def _prepare(text: str, lower: bool) -> str:

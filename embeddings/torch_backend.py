@@ -43,6 +43,10 @@ class TorchEncoder:
         self._model: Any = model
         self._lock = threading.Lock()
 
+    def order(self, texts: Sequence[str], *, max_tokens: int | None = None) -> list[int]:
+        """The texts as given: float32 vectors hardly depend on which texts share a batch."""
+        return list(range(len(texts)))
+
     def encode(
         self, texts: Sequence[str], *, progress: bool = False, max_tokens: int | None = None
     ) -> np.ndarray:

@@ -44,3 +44,13 @@ def squad_sentences() -> list[str]:
         for sentence in sentencex.segment("en", context)
         if sentence.strip()
     ]
+
+
+@pytest.fixture(scope="session")
+def squad_paragraphs() -> list[str]:
+    """Every SQuAD 2.0 dev context (about 1,200 paragraphs), in the file's order."""
+    path = next((p for p in SQUAD_CANDIDATES if p.is_file()), None)
+    if path is None:
+        pytest.skip("shared/data/squad-v2.0-dev.json is not beside the checkout")
+    data = json.loads(path.read_text(encoding="utf-8"))
+    return [p["context"] for article in data["data"] for p in article["paragraphs"]]
