@@ -11,6 +11,7 @@ vector (``_unused``). VARCHAR holds at most 65,535 bytes: longer values are pack
 from __future__ import annotations
 
 import base64
+import logging
 import sqlite3
 import zlib
 from collections.abc import Callable, Iterable
@@ -33,6 +34,8 @@ UNUSED_DIM = 2
 UNUSED_VECTOR = [0.0] * UNUSED_DIM
 #: Seconds a call may take before the server counts as unreachable.
 TIMEOUT_SECONDS = 30.0
+#: The logger pymilvus reports failed calls on (each also raised to us).
+PYMILVUS_LOGGER = "pymilvus"
 #: Marks a packed (compressed) VARCHAR value; no stored text starts with a NUL.
 _PACKED = "\x00z"
 
@@ -64,6 +67,10 @@ def connect(uri: str) -> Any:
         from pymilvus import MilvusClient
     except ImportError as exc:
         raise StoreUnavailableError(install_hint()) from exc
+    # Every failure reaches our caller as an exception that says it in one line; pymilvus's
+    # own handler (set at its import, past the faces' logging) would repeat each on stderr
+    # with a traceback, once per call while the server is down.
+    logging.getLogger(PYMILVUS_LOGGER).setLevel(logging.CRITICAL)
     try:
         client = MilvusClient(uri=uri, timeout=TIMEOUT_SECONDS)
         client.list_collections()

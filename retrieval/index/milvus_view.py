@@ -35,6 +35,8 @@ from retrieval.types import Source
 DENSE_MIN = 32
 #: Rows, texts and term facts kept between answers; emptied past this many.
 CACHE_ROWS = 200_000
+#: Milvus's error code for a collection that is not loaded (released, as after a restart).
+COLLECTION_NOT_LOADED = 101
 _ROW_FIELDS = {
     "sentences": ["pos", "doc", "ordinal", "passage", "start", "end", "text", "terms"],
     "passages": ["pos", "doc", "ordinal", "start", "end", "first", "last", "terms"],
@@ -70,7 +72,7 @@ class MilvusIndex:
         cls, index_dir: Path, settings: EngineSettings, *, encoder: Encoder | None = None
     ) -> MilvusIndex:
         client = ms.connect(settings.milvus_uri)
-        meta = ms.guarded(settings.milvus_uri, lambda: read_meta(client, settings.milvus_prefix))
+        meta = ms.guarded(settings.milvus_uri, lambda: _read_loaded_meta(client, settings))
         if meta is None:
             raise IndexMissingError(
                 f"No index in the Milvus store at {settings.milvus_uri} (collections "
@@ -83,10 +85,7 @@ class MilvusIndex:
             settings.model, batch_size=settings.batch_size, backend=settings.encoder
         )
         index = cls(index_dir, settings, client, meta, encoder)
-        ms.guarded(
-            settings.milvus_uri,
-            lambda: [client.load_collection(n) for n in index.names.values()],
-        )
+        index.load()
         encoder.load()
         if encoder.identity.dimension != manifest.model.dimension:
             raise IndexMismatchError(
@@ -97,7 +96,18 @@ class MilvusIndex:
         return index
 
     def call(self, work: Callable[[], Any]) -> Any:
+        try:
+            return ms.guarded(self.uri, work)
+        except Exception as exc:
+            if not _released(exc):
+                raise
+        self.load()  # a restarted server holds every collection released: load them, once
         return ms.guarded(self.uri, work)
+
+    def load(self) -> None:
+        """Load the meta collection and this generation's collections into the server."""
+        names = [self.prefix + ms.META, *self.names.values()]
+        ms.guarded(self.uri, lambda: [self.client.load_collection(n) for n in names])
 
     def shared(self, version: int) -> dict[str, dict[Any, Any]] | None:
         """The caches filled at ``version``, emptied when the version moves on."""
@@ -138,12 +148,26 @@ class MilvusIndex:
         return isinstance(exc, ReplacedError | MilvusException)
 
     def damage(self) -> str | None:
-        missing = [n for n in self.names.values() if not self.client.has_collection(n)]
+        held = self.call(lambda: set(self.client.list_collections()))
+        missing = [n for n in self.names.values() if n not in held]
         return f"Milvus lacks the collections {', '.join(missing)}" if missing else None
 
     def close(self) -> None:
         with contextlib.suppress(Exception):
             self.client.close()
+
+
+def _released(exc: Exception) -> bool:
+    """Whether ``exc`` says a collection is not loaded (as after the server restarted)."""
+    return getattr(exc, "code", None) == COLLECTION_NOT_LOADED or "call load()" in str(exc)
+
+
+def _read_loaded_meta(client: Any, settings: EngineSettings) -> dict | None:
+    """The published meta row, its collection loaded first (a restarted server holds none)."""
+    collection = settings.milvus_prefix + ms.META
+    if client.has_collection(collection):
+        client.load_collection(collection)
+    return read_meta(client, settings.milvus_prefix)
 
 
 class MilvusReader:
