@@ -25,6 +25,8 @@ from pydantic_settings import (
 
 from embeddings import DEFAULT_MODEL
 from retrieval.config import (
+    DEFAULT_MILVUS_PREFIX,
+    DEFAULT_MILVUS_URI,
     DEFAULT_MIN_RELEVANCE,
     FETCH_TIMEOUT_SECONDS,
     MAX_ARTICLE_BYTES,
@@ -33,6 +35,7 @@ from retrieval.config import (
     FetchPolicy,
     IndexType,
     Retriever,
+    StoreKind,
 )
 from retrieval.errors import VerbatimError
 
@@ -80,6 +83,13 @@ class Settings(BaseSettings):
     encoder: EncoderBackend = "onnx-int8"
     passage_sentences: int = Field(6, ge=1, le=50)
     batch_size: int = Field(64, ge=1, le=4096)
+    store: StoreKind = Field(
+        "embedded", description="embedded (the index folder) or milvus (mirrored to a server)"
+    )
+    milvus_uri: str = Field(
+        DEFAULT_MILVUS_URI, description="a Milvus server (http://host:19530) or a Milvus Lite file"
+    )
+    milvus_prefix: str = Field(DEFAULT_MILVUS_PREFIX, pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,39}$")
 
     # telegram
     telegram_bot_token: SecretStr | None = Field(
@@ -159,6 +169,9 @@ class Settings(BaseSettings):
             encoder=self.encoder,
             passage_sentences=self.passage_sentences,
             batch_size=self.batch_size,
+            store=self.store,
+            milvus_uri=self.milvus_uri,
+            milvus_prefix=self.milvus_prefix,
         )
 
     def fetch_policy(self) -> FetchPolicy:

@@ -15,6 +15,12 @@ from embeddings import DEFAULT_MODEL
 Retriever = Literal["dense", "lexical", "rrf", "hybrid"]
 IndexType = Literal["auto", "flat", "ivf"]
 EncoderBackend = Literal["onnx-int8", "onnx", "torch"]
+#: Where answers read the index: the index folder (FAISS + SQLite) or a Milvus server.
+StoreKind = Literal["embedded", "milvus"]
+
+DEFAULT_MILVUS_URI = "http://127.0.0.1:19530"
+#: Collections of one index in Milvus are named with this prefix (one index per prefix).
+DEFAULT_MILVUS_PREFIX = "verbatim_"
 
 #: The decline threshold: an answer whose best quote's relevance is lower says "not found".
 DEFAULT_MIN_RELEVANCE = 0.32
@@ -40,6 +46,17 @@ class EngineSettings(BaseModel):
     passage_sentences: int = Field(6, ge=1, le=50, description="most sentences in a passage")
     batch_size: int = Field(64, ge=1, le=4096)
     progress: bool = True
+    store: StoreKind = Field(
+        "embedded", description="embedded (the index folder) or milvus (mirrored to a server)"
+    )
+    milvus_uri: str = Field(
+        DEFAULT_MILVUS_URI, description="a Milvus server (http://host:19530) or a Milvus Lite file"
+    )
+    milvus_prefix: str = Field(
+        DEFAULT_MILVUS_PREFIX,
+        pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,39}$",
+        description="name prefix of the index's Milvus collections",
+    )
 
 
 #: Articles sent in (a page, a file) larger than this are refused; a news page is under 2 MB.

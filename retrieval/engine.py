@@ -8,7 +8,10 @@ another process) is opened on the next question.
 
 A store that fails while answering is reopened once (its index may have been replaced and
 removed under a thread); a failure that remains is reported as ``IndexCorruptError`` with the
-rebuild command when the store turns out damaged, and raised as it is otherwise (a bug).
+rebuild command when the store turns out damaged, and raised as it is otherwise (a bug). A
+store whose server cannot be reached (``StoreUnavailableError``, a Milvus server down or
+restarting) is neither: it passes through untouched, so the faces can say "try again", and the
+next question reaches the store again by itself (the Milvus store reconnects and reloads).
 """
 
 from __future__ import annotations
@@ -111,7 +114,9 @@ class Engine:
     ) -> T:
         """``work`` on the current index, tried again once on a reopened one if the store fails.
 
-        Exceptions in ``expected`` are the caller's contract and pass through untouched.
+        Exceptions in ``expected`` are the caller's contract and pass through untouched, as do
+        domain errors (StoreUnavailableError among them: an unreachable server damages nothing,
+        and reopening the index could not reach it either).
         """
         index = self.index
         try:

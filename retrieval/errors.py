@@ -33,6 +33,10 @@ class IndexPathError(VerbatimError):
     """The index path cannot hold an index: a file, or something else where the manifest goes."""
 
 
+class StoreUnavailableError(VerbatimError):
+    """The store's server (Milvus) cannot be reached; nothing was read or written."""
+
+
 class IndexWriteError(VerbatimError):
     """Writing the index failed (disk full, permissions); the previous index is unchanged."""
 

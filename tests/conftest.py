@@ -6,6 +6,7 @@ in a temporary folder, per test run.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ from embeddings import Encoder
 from retrieval.config import EngineSettings
 from retrieval.engine import Engine
 from retrieval.index.build import build_index
+from tests.support.milvus import MilvusServer, server_binary
 
 REPO = Path(__file__).resolve().parents[1]
 SEEDS_DIR = REPO / "seeds"
@@ -46,6 +48,37 @@ def seeds_index(
 def seeds_engine(seeds_index: Path, engine_settings: EngineSettings, encoder: Encoder) -> Engine:
     """The engine over ``seeds_index``, as the faces open it."""
     return Engine.open(seeds_index, engine_settings, encoder=encoder)
+
+
+@pytest.fixture
+def milvus_server(tmp_path: Path) -> Iterator[MilvusServer]:
+    """A running milvus-lite server of the test's own, on loopback (it may kill and restart it)."""
+    pytest.importorskip("pymilvus", reason="the Milvus store needs pymilvus (the cluster extra)")
+    binary = server_binary()
+    if binary is None:
+        pytest.skip("milvus-lite is not installed (pip install 'verbatim-qa[cluster]')")
+    data = tmp_path / "milvus-data"
+    data.mkdir()
+    server = MilvusServer(binary, data, tmp_path / "milvus.log")
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def mirrored_seeds(
+    seeds_index: Path, engine_settings: EngineSettings, milvus_server: MilvusServer
+) -> EngineSettings:
+    """Settings that answer from ``seeds_index`` mirrored into ``milvus_server``."""
+    from retrieval.index.milvus_sync import sync
+
+    settings = engine_settings.model_copy(
+        update={"store": "milvus", "milvus_uri": milvus_server.uri, "milvus_prefix": "seeds_"}
+    )
+    sync(seeds_index, settings, lambda _message: None)  # reads the seeds index, writes Milvus
+    return settings
 
 
 _LOOPBACK_PREFIXES = ("127.", "::1", "localhost")

@@ -13,6 +13,7 @@ from bot.telegram import render
 from bot.telegram.parse import addressed_to_bot
 from bot.telegram.replies import send_chunks
 from bot.telegram.services import services
+from retrieval.errors import StoreUnavailableError
 
 log = logging.getLogger(__name__)
 
@@ -82,27 +83,36 @@ def describe(update: object) -> str:
 async def on_error(update: object, context: Context) -> None:
     """Log the details; tell the user something short and honest, if there is a user.
 
+    An unreachable article store (its server restarting) is a warning, and the user is told to
+    try again in a moment: the engine reconnects by itself once the server answers.
+
     The apology is best effort: whatever goes wrong while sending it is logged, never raised
     (an error handler that fails leaves the user with nothing and the log with a puzzle).
     """
-    if isinstance(context.error, Forbidden):  # blocked by the user, or removed from the chat
-        log.info("cannot write for %s: %s", describe(update), context.error)
+    error = context.error
+    if isinstance(error, Forbidden):  # blocked by the user, or removed from the chat
+        log.info("cannot write for %s: %s", describe(update), error)
         return
-    log.error("error while handling %s", describe(update), exc_info=context.error)
+    if isinstance(error, StoreUnavailableError):  # nothing broken here: it will come back
+        log.warning("article store unreachable while handling %s: %s", describe(update), error)
+        text = render.STORE_UNAVAILABLE
+    else:
+        log.error("error while handling %s", describe(update), exc_info=error)
+        text = render.ERROR
     if not isinstance(update, Update):
         return
     try:
-        await _apologise(update, context)
+        await _apologise(update, context, text)
     except TelegramError as exc:
         log.info("could not apologise for %s: %s", describe(update), exc)
     except Exception:
         log.exception("could not apologise for %s", describe(update))
 
 
-async def _apologise(update: Update, context: Context) -> None:
+async def _apologise(update: Update, context: Context, text: str) -> None:
     if update.callback_query is not None:
-        await update.callback_query.answer(render.ERROR)
+        await update.callback_query.answer(text)
     elif update.message is not None and addressed_to_bot(
         update.message, context.bot.username, context.bot.id
     ):
-        await send_chunks(update.message, [render.fixed(render.ERROR)])
+        await send_chunks(update.message, [render.fixed(text)])

@@ -260,34 +260,49 @@ def build_index(
         raise IndexPathError(f"Cannot create the index folder {index_dir} ({exc}).") from exc
     mf.check_manifest_path(index_dir)
     with _build_lock(index_dir):
-        _remove_stale(index_dir)
-        current, reason = (
-            (None, "asked for a rebuild") if rebuild else _current(index_dir, settings)
-        )
-        if reason:
-            say(f"rebuilding from scratch: {reason}")
-        encoder = encoder or Encoder(
-            settings.model, batch_size=settings.batch_size, backend=settings.encoder
-        )
-        if current is None:
-            try:
-                return _new_generation(
-                    corpus, index_dir, settings, encoder, reason, say, started, previous=None
-                )
-            except (OSError, sqlite3.Error) as exc:
-                raise _write_failure(index_dir, exc) from exc
-        generation = mf.generation_dir(index_dir, current)
+        report = _build_locked(corpus, index_dir, settings, rebuild, encoder, say, started)
+        if settings.store == "milvus":
+            from retrieval.index.milvus_sync import sync
+
+            sync(index_dir, settings, say)
+        return report
+
+
+def _build_locked(
+    corpus: Path | Sequence[Document],
+    index_dir: Path,
+    settings: EngineSettings,
+    rebuild: bool,
+    encoder: Encoder | None,
+    say: Log,
+    started: float,
+) -> BuildReport:
+    _remove_stale(index_dir)
+    current, reason = (None, "asked for a rebuild") if rebuild else _current(index_dir, settings)
+    if reason:
+        say(f"rebuilding from scratch: {reason}")
+    encoder = encoder or Encoder(
+        settings.model, batch_size=settings.batch_size, backend=settings.encoder
+    )
+    if current is None:
         try:
-            current = _migrate(index_dir, generation, current, say)
-            return _update(corpus, index_dir, generation, current, settings, encoder, say, started)
-        except VerbatimError:
-            raise
-        except Exception as exc:
-            named = str(corpus.resolve()) if isinstance(corpus, Path) else current.corpus
-            failure = _update_failure(index_dir, generation, named, exc)
-            if failure is None:
-                raise  # not the store's fault: a bug, shown as it is
-            raise failure from exc
+            return _new_generation(
+                corpus, index_dir, settings, encoder, reason, say, started, previous=None
+            )
+        except (OSError, sqlite3.Error) as exc:
+            raise _write_failure(index_dir, exc) from exc
+    generation = mf.generation_dir(index_dir, current)
+    try:
+        current = _migrate(index_dir, generation, current, say)
+        return _update(corpus, index_dir, generation, current, settings, encoder, say, started)
+    except VerbatimError:
+        raise
+    except Exception as exc:
+        named = str(corpus.resolve()) if isinstance(corpus, Path) else current.corpus
+        failure = _update_failure(index_dir, generation, named, exc)
+        if failure is None:
+            raise  # not the store's fault: a bug, shown as it is
+        raise failure from exc
 
 
 def _migrate(index_dir: Path, generation: Path, current: mf.Manifest, say: Log) -> mf.Manifest:

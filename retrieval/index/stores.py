@@ -18,10 +18,17 @@ from retrieval.index.view import OpenIndex
 def open_index(
     index_dir: Path, settings: EngineSettings, *, encoder: Encoder | None = None
 ) -> OpenIndex:
-    """Open the index at ``index_dir`` (the embedded FAISS + SQLite store, for now).
+    """Open the index at ``index_dir`` in the store ``settings.store`` names.
 
-    Raises IndexMissingError, IndexMismatchError or IndexCorruptError (all VerbatimError,
-    with a ``message`` naming the command that rebuilds the index). ``encoder`` is reused when
-    given (a reopened index keeps the loaded model).
+    The embedded store reads the index folder; the Milvus store (``milvus_view``) reads only
+    the Milvus server at ``settings.milvus_uri`` (StoreUnavailableError when it cannot be reached).
+
+        Raises IndexMissingError, IndexMismatchError or IndexCorruptError (all VerbatimError,
+        with a ``message`` naming the command that rebuilds the index). ``encoder`` is reused when
+        given (a reopened index keeps the loaded model).
     """
+    if settings.store == "milvus":
+        from retrieval.index.milvus_view import MilvusIndex
+
+        return MilvusIndex.open(index_dir, settings, encoder=encoder)
     return LoadedIndex.open(index_dir, settings, encoder=encoder)

@@ -22,6 +22,7 @@ from retrieval.engine import Engine
 from retrieval.index.build import build_index
 from retrieval.types import Answer, Quote, Source
 from tests.support.articles import ARTICLE_TITLE, ArticleServer, Page, html_page, text_page
+from tests.support.milvus import MilvusServer
 
 REPO = Path(__file__).resolve().parents[2]
 #: Modules that must never load for ``verbatim ask`` (the answering path runs on ONNX).
@@ -440,3 +441,41 @@ def test_the_operator_may_allow_private_addresses_in_the_environment(
         server.pages["/palms.txt"] = text_page()
         assert cli.main(["index", server.url("/palms.txt"), "--index", str(index_dir), "-q"]) == 0
     assert capsys.readouterr().out.startswith("Added “Date palms of Basra")
+
+
+@pytest.mark.slow
+def test_ask_with_the_store_server_down_says_so_in_one_line(
+    seeds_index: Path, mirrored_seeds: EngineSettings, milvus_server: MilvusServer
+) -> None:
+    """The Milvus server killed: ``verbatim ask`` prints one line naming it and fails."""
+    milvus_server.kill()
+    env = {
+        **os.environ,
+        "HF_HUB_OFFLINE": "1",
+        "VERBATIM_CONFIG": str(seeds_index / "absent.toml"),
+        "VERBATIM_STORE": "milvus",
+        "VERBATIM_MILVUS_URI": milvus_server.uri,
+        "VERBATIM_MILVUS_PREFIX": mirrored_seeds.milvus_prefix,
+    }
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bot.cli",
+            "ask",
+            "Who is Lynn Maalouf?",
+            "--index",
+            str(seeds_index),
+        ],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == cli.EXIT_USAGE
+    assert done.stdout == ""
+    assert done.stderr.count("\n") == 1, done.stderr  # no log lines, no traceback
+    assert done.stderr.startswith(
+        f"verbatim: Cannot reach the Milvus server at {milvus_server.uri}"
+    )

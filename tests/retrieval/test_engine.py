@@ -6,16 +6,18 @@ import shutil
 import sqlite3
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any, cast
 
 import pytest
 
 from embeddings import Encoder
 from retrieval.config import EngineSettings
 from retrieval.engine import Engine
-from retrieval.errors import IndexCorruptError
+from retrieval.errors import IndexCorruptError, StoreUnavailableError
 from retrieval.index import manifest as mf
 from retrieval.index import store
 from retrieval.index.build import build_index
+from tests.support.milvus import MilvusServer
 
 REPO = Path(__file__).resolve().parents[2]
 QUESTION = "Who is Lynn Maalouf?"
@@ -132,5 +134,48 @@ def test_a_running_engine_lets_go_of_deleted_generations(
             build_index(REPO / "seeds", index, engine_settings, encoder=encoder, rebuild=True)
         assert engine.answer(QUESTION).answered
         assert _deleted_files_held(index) == []
+    finally:
+        engine.close()
+
+
+class _KillingEncoder:
+    """The real encoder, but the first question it encodes kills the Milvus server first.
+
+    The engine has looked at the index by then, so the store fails in the middle of an answer.
+    """
+
+    def __init__(self, real: Encoder, server: MilvusServer) -> None:
+        self._real = real
+        self._server = server
+        self.armed = True
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._real, name)
+
+    def encode_one(self, text: str) -> Any:
+        if self.armed:
+            self.armed = False
+            self._server.kill()
+        return self._real.encode_one(text)
+
+
+@pytest.mark.slow
+def test_an_unreachable_store_is_not_damage_and_comes_back(
+    seeds_index: Path, mirrored_seeds: EngineSettings, encoder: Encoder, milvus_server: MilvusServer
+) -> None:
+    """Milvus killed mid-answer: "cannot reach" (not "damaged, rebuild"); restarted: answers."""
+    killing = _KillingEncoder(encoder, milvus_server)
+    engine = Engine.open(seeds_index, mirrored_seeds, encoder=cast(Encoder, killing))
+    try:
+        with pytest.raises(StoreUnavailableError) as caught:
+            engine.answer(QUESTION)
+        assert not killing.armed  # it died mid-answer, after the engine looked at the index
+        assert "Cannot reach the Milvus server" in caught.value.message
+        assert "--rebuild" not in caught.value.message
+        for call in (engine.sources, engine.info, lambda: engine.answer(QUESTION)):
+            with pytest.raises(StoreUnavailableError):
+                call()
+        milvus_server.start()  # same port, same data: its collections come back released
+        use_everything(engine)
     finally:
         engine.close()

@@ -1,0 +1,405 @@
+"""Mirroring the embedded index into Milvus, so that answers can read Milvus alone.
+
+``verbatim index`` builds or updates the embedded index as always (it decides what changed and
+gives out positions); with ``VERBATIM_STORE=milvus`` it then calls :func:`sync`, which makes
+the Milvus collections hold the same documents:
+
+1. Rows an interrupted sync left unpublished are deleted (sentences and passages at or past
+   the published high-water positions, other rows written after the published version).
+2. Documents are compared by key ``idx:first_sentence:first_passage`` (positions are never
+   reused, so a changed document has a new key). New ones are written with their rows,
+   vectors (read from the embedded vector files), text chunks, posting lists and acronyms,
+   all marked ``added = version + 1``; the term frequencies of every term they or the removed
+   documents hold are written as new rows ``(term, version + 1)``.
+3. Only then the ``meta`` row is replaced: version, generation, high-water positions, counts,
+   manifest, and the removed documents as *retired* (their keys and position ranges).
+4. Retired rows are deleted, older term-frequency rows of those terms too, and ``meta`` is
+   written again with nothing retired.
+
+Readers (``retrieval.index.milvus_view``) read ``meta`` first and see only positions below
+its high-water marks, rows with ``added <= version``, the newest frequency row of a term at
+or below the version, and nothing of a retired document: what an unfinished sync wrote is
+invisible, and a removal shows at once with the version that made it. A new generation (a
+rebuild) is written into new collections and the old ones are dropped after publishing.
+One index per collection prefix; one writer at a time (the index folder's build lock).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from retrieval.config import EngineSettings
+from retrieval.index import manifest as mf
+from retrieval.index import milvus_schema as ms
+from retrieval.index import store, vectors
+
+Log = Callable[[str], None]
+
+
+def document_key(idx: int, first_sentence: int, first_passage: int) -> str:
+    return f"{idx}:{first_sentence}:{first_passage}"
+
+
+def read_meta(client: Any, prefix: str) -> dict[str, Any] | None:
+    """The published state of the index under ``prefix``, or None when there is none."""
+    collection = prefix + ms.META
+    if not client.has_collection(collection):
+        return None
+    rows = client.query(collection, filter='key == "current"', output_fields=["body"])
+    return json.loads(rows[0]["body"]) if rows else None
+
+
+def _publish(client: Any, prefix: str, body: dict[str, Any]) -> None:
+    collection = prefix + ms.META
+    client.upsert(
+        collection, [{"key": "current", "body": json.dumps(body), "_unused": ms.UNUSED_VECTOR}]
+    )
+    client.flush(collection)
+
+
+def query_all(client: Any, collection: str, filter: str, fields: list[str]) -> list[dict]:
+    """Every row matching ``filter`` (a plain query stops at 16,384 rows)."""
+    rows = client.query(collection, filter=filter, output_fields=fields, limit=16_384)
+    if len(rows) < 16_384:
+        return list(rows)
+    found: list[dict] = []
+    it = client.query_iterator(collection, filter=filter, output_fields=fields, batch_size=8_192)
+    while batch := it.next():
+        found.extend(batch)
+    it.close()
+    return found
+
+
+def sync(index_dir: Path, settings: EngineSettings, say: Log) -> None:
+    """Make the Milvus store at ``settings.milvus_uri`` mirror the embedded index at ``index_dir``.
+
+    Raises StoreUnavailableError when the server cannot be reached.
+    """
+    client = ms.connect(settings.milvus_uri)
+    ms.guarded(settings.milvus_uri, lambda: _sync(client, index_dir, settings, say))
+
+
+def _sync(client: Any, index_dir: Path, settings: EngineSettings, say: Log) -> None:
+    prefix = settings.milvus_prefix
+    manifest = mf.read(index_dir)
+    generation = mf.generation_dir(index_dir, manifest)
+    tag = ms.generation_tag(manifest.generation)
+    dim = manifest.model.dimension
+    if not client.has_collection(prefix + ms.META):
+        ms.create(client, prefix + ms.META, ms.META, ms.UNUSED_DIM)
+    client.load_collection(prefix + ms.META)
+    published = read_meta(client, prefix)
+    same = published is not None and published["generation"] == tag
+    version = int(published["version"]) if same and published else 0
+    names = {kind: ms.name(prefix, tag, kind) for kind in ms.COLLECTIONS}
+    for kind, collection in names.items():
+        if not client.has_collection(collection):
+            ms.create(client, collection, kind, dim)
+        client.load_collection(collection)
+    old = published["stats"] if same and published else {"sentence_rows": 0, "passage_rows": 0}
+    retired = published["retired"] if same and published else _no_retired()
+    _remove_unpublished(client, names, old, version)
+    conn = store.connect(generation / store.STORE_FILE, readonly=True)
+    try:
+        conn.execute("BEGIN")  # one snapshot of the embedded store
+        current = store.stats(conn)
+        embedded = _embedded_documents(conn)
+        mirrored = {
+            str(r["key"]): r
+            for r in query_all(client, names["documents"], f"added <= {version}", ["key", "body"])
+            if r["key"] not in set(retired["documents"])
+        }
+        added = [d for key, d in embedded.items() if key not in mirrored]
+        removed = [
+            json.loads(r["body"]) | {"key": k} for k, r in mirrored.items() if k not in embedded
+        ]
+        touched = _removed_terms(client, names, removed)
+        new = version + 1
+        say(f"Milvus: adding {len(added)} documents, removing {len(removed)}")
+        touched |= _write_documents(client, names, conn, generation, current, dim, added, new)
+        _write_term_df(client, names["term_df"], conn, sorted(touched), new)
+        for collection in names.values():
+            client.flush(collection)
+        conn.execute("COMMIT")
+    finally:
+        conn.close()
+    for doc in removed:
+        retired["documents"].append(doc["key"])
+        retired["sentences"].append([doc["first_sentence"], doc["sentence_count"]])
+        retired["passages"].append([doc["first_passage"], doc["passage_count"]])
+    body = {
+        "generation": tag,
+        "version": new,
+        "stats": {
+            "sentence_rows": current.sentence_rows,
+            "passage_rows": current.passage_rows,
+            "documents": current.documents,
+            "sentences": current.sentences,
+            "passages": current.passages,
+        },
+        "retired": retired,
+        "manifest": json.loads(manifest.model_dump_json()),
+        "updated_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    _publish(client, prefix, body)
+    _delete_retired(client, names, retired, sorted(touched), new)
+    _publish(client, prefix, body | {"retired": _no_retired()})
+    if published is not None and not same:
+        for kind in ms.COLLECTIONS:
+            stale = ms.name(prefix, str(published["generation"]), kind)
+            if client.has_collection(stale):
+                client.drop_collection(stale)
+    say(f"Milvus: published version {new} at {settings.milvus_uri} ({prefix}*)")
+
+
+def _no_retired() -> dict[str, list[Any]]:
+    return {"documents": [], "sentences": [], "passages": []}
+
+
+def _remove_unpublished(
+    client: Any, names: dict[str, str], old: dict[str, int], version: int
+) -> None:
+    client.delete(names["sentences"], filter=f"pos >= {int(old['sentence_rows'])}")
+    client.delete(names["passages"], filter=f"pos >= {int(old['passage_rows'])}")
+    for kind in ("documents", "doc_text", "postings", "term_df", "acronyms"):
+        client.delete(names[kind], filter=f"added > {version}")
+
+
+_DOC_COLUMNS = (
+    "idx, id, title, date, url, chars, first_sentence, sentence_count, first_passage, "
+    "passage_count, pages"
+)
+
+
+def _embedded_documents(conn: sqlite3.Connection) -> dict[str, dict[str, Any]]:
+    found: dict[str, dict[str, Any]] = {}
+    for row in conn.execute(f"SELECT {_DOC_COLUMNS} FROM documents"):
+        idx, doc_id, title, date, url, chars, s0, ns, p0, np_, pages = row
+        found[document_key(idx, s0, p0)] = {
+            "idx": idx,
+            "id": doc_id,
+            "title": title,
+            "date": date,
+            "url": url,
+            "chars": chars,
+            "first_sentence": s0,
+            "sentence_count": ns,
+            "first_passage": p0,
+            "passage_count": np_,
+            "pages": list(store.pages_of(pages)),
+        }
+    return found
+
+
+def _removed_terms(client: Any, names: dict[str, str], removed: list[dict]) -> set[str]:
+    """The stored terms of the removed documents' rows (their frequencies change)."""
+    terms: set[str] = set()
+    for doc in removed:
+        for kind, first, count in (
+            ("sentences", doc["first_sentence"], doc["sentence_count"]),
+            ("passages", doc["first_passage"], doc["passage_count"]),
+        ):
+            rows = query_all(
+                client, names[kind], f"pos >= {first} and pos < {first + count}", ["terms"]
+            )
+            for row in rows:
+                terms.update(ms.unpack(row["terms"]).split())
+    return terms
+
+
+def _insert(client: Any, collection: str, rows: Iterable[dict[str, Any]]) -> None:
+    batch: list[dict[str, Any]] = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) == ms.INSERT_CHUNK:
+            client.upsert(collection, batch)
+            batch = []
+    if batch:
+        client.upsert(collection, batch)
+
+
+def _write_documents(
+    client: Any,
+    names: dict[str, str],
+    conn: sqlite3.Connection,
+    generation: Path,
+    current: Any,
+    dim: int,
+    documents: Sequence[dict[str, Any]],
+    new: int,
+) -> set[str]:
+    """Write ``documents`` with all their rows; returns the stored terms they hold."""
+    s_vectors = vectors.open_rows(generation / vectors.SENTENCES_FILE, current.sentence_rows, dim)
+    p_vectors = vectors.open_rows(generation / vectors.PASSAGES_FILE, current.passage_rows, dim)
+    tokenizer = ms.Tokenizer()
+    terms: set[str] = set()
+    for doc in documents:
+        key = document_key(doc["idx"], doc["first_sentence"], doc["first_passage"])
+        s0, p0 = doc["first_sentence"], doc["first_passage"]
+        sentences = conn.execute(
+            "SELECT pos, doc, ordinal, passage, start, end, text, terms FROM sentences "
+            "WHERE pos BETWEEN ? AND ? ORDER BY pos",
+            (s0, s0 + doc["sentence_count"] - 1),
+        ).fetchall()
+        passages = conn.execute(
+            "SELECT pos, doc, ordinal, start, end, first, last, terms FROM passages "
+            "WHERE pos BETWEEN ? AND ? ORDER BY pos",
+            (p0, p0 + doc["passage_count"] - 1),
+        ).fetchall()
+        (text,) = conn.execute("SELECT text FROM documents WHERE idx = ?", (doc["idx"],)).fetchone()
+        _insert(client, names["sentences"], _sentence_rows(sentences, s_vectors))
+        _insert(client, names["passages"], _passage_rows(passages, p_vectors))
+        for row in sentences:
+            terms.update(row[7].split())
+        for row in passages:
+            terms.update(row[7].split())
+        body = {k: v for k, v in doc.items() if k not in ("idx", "id")}
+        _insert(
+            client,
+            names["documents"],
+            [
+                {
+                    "key": key,
+                    "idx": doc["idx"],
+                    "id": doc["id"],
+                    "body": json.dumps(body),
+                    "added": new,
+                    "_unused": ms.UNUSED_VECTOR,
+                }
+            ],
+        )
+        _insert(client, names["doc_text"], _text_rows(key, str(text), new))
+        postings = [
+            ("s", tokenizer.tokens((int(r[0]), str(r[6])) for r in sentences)),
+            ("p", tokenizer.tokens((int(r[0]), str(text)[r[3] : r[4]]) for r in passages)),
+        ]
+        _insert(client, names["postings"], _posting_rows(key, postings, new))
+        acronyms = conn.execute(
+            "SELECT acronym, key, term FROM acronyms WHERE doc = ?", (doc["idx"],)
+        ).fetchall()
+        _insert(
+            client,
+            names["acronyms"],
+            [
+                {
+                    "key": f"{key}|{i}",
+                    "dockey": key,
+                    "acronym": acronym,
+                    "akey": akey,
+                    "term": term,
+                    "added": new,
+                    "_unused": ms.UNUSED_VECTOR,
+                }
+                for i, (acronym, akey, term) in enumerate(acronyms)
+            ],
+        )
+    return terms
+
+
+def _sentence_rows(rows: list[tuple], matrix: Any) -> Iterable[dict[str, Any]]:
+    for pos, doc, ordinal, passage, start, end, text, terms in rows:
+        yield {
+            "pos": pos,
+            "doc": doc,
+            "ordinal": ordinal,
+            "passage": passage,
+            "start": start,
+            "end": end,
+            "text": ms.pack(text),
+            "terms": ms.pack(terms),
+            "vector": matrix[pos].tolist(),
+        }
+
+
+def _passage_rows(rows: list[tuple], matrix: Any) -> Iterable[dict[str, Any]]:
+    for pos, doc, ordinal, start, end, first, last, terms in rows:
+        yield {
+            "pos": pos,
+            "doc": doc,
+            "ordinal": ordinal,
+            "start": start,
+            "end": end,
+            "first": first,
+            "last": last,
+            "terms": ms.pack(terms),
+            "vector": matrix[pos].tolist(),
+        }
+
+
+def _text_rows(key: str, text: str, new: int) -> Iterable[dict[str, Any]]:
+    for chunk, at in enumerate(range(0, max(len(text), 1), ms.TEXT_CHUNK_CHARS)):
+        yield {
+            "key": f"{key}#{chunk}",
+            "dockey": key,
+            "chunk": chunk,
+            "text": text[at : at + ms.TEXT_CHUNK_CHARS],
+            "added": new,
+            "_unused": ms.UNUSED_VECTOR,
+        }
+
+
+def _posting_rows(
+    key: str, postings: list[tuple[str, dict[str, list[int]]]], new: int
+) -> Iterable[dict[str, Any]]:
+    for kind, tokens in postings:
+        for token, positions in tokens.items():
+            for chunk, at in enumerate(range(0, len(positions), ms.POSTING_CHUNK)):
+                yield {
+                    "key": f"{kind}|{key}|{token}|{chunk}",
+                    "token": f"{kind}:{token}",
+                    "dockey": key,
+                    "positions": positions[at : at + ms.POSTING_CHUNK],
+                    "added": new,
+                    "_unused": ms.UNUSED_VECTOR,
+                }
+
+
+def _write_term_df(
+    client: Any, collection: str, conn: sqlite3.Connection, terms: list[str], new: int
+) -> None:
+    """A frequency row ``(term, new)`` for each of ``terms`` (0, 0 for one no longer held)."""
+    df = {t: (0, 0) for t in terms}
+    for chunk in ms.chunks(terms, store.IN_CHUNK):
+        marks = ",".join("?" * len(chunk))
+        for term, s, p in conn.execute(
+            f"SELECT term, sentences, passages FROM term_df WHERE term IN ({marks})", chunk
+        ):
+            df[str(term)] = (int(s), int(p))
+    _insert(
+        client,
+        collection,
+        (
+            {
+                "key": f"{term}|{new}",
+                "term": term,
+                "sentences": s,
+                "passages": p,
+                "added": new,
+                "_unused": ms.UNUSED_VECTOR,
+            }
+            for term, (s, p) in df.items()
+        ),
+    )
+
+
+def _delete_retired(
+    client: Any, names: dict[str, str], retired: dict[str, list], terms: list[str], new: int
+) -> None:
+    for kind in ("sentences", "passages"):
+        for first, count in retired[kind]:
+            client.delete(names[kind], filter=f"pos >= {first} and pos < {first + count}")
+    for keys in ms.chunks(list(retired["documents"])):
+        listed = ", ".join(ms.quoted(k) for k in keys)
+        client.delete(names["documents"], filter=f"key in [{listed}]")
+        for kind in ("doc_text", "postings", "acronyms"):
+            client.delete(names[kind], filter=f"dockey in [{listed}]")
+    for chunk in ms.chunks(terms):
+        listed = ", ".join(ms.quoted(t) for t in chunk)
+        client.delete(names["term_df"], filter=f"term in [{listed}] and added < {new}")
+    for collection in names.values():
+        client.flush(collection)

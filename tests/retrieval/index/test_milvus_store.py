@@ -1,0 +1,221 @@
+"""The Milvus store against a real Milvus server (``milvus-lite server``, gRPC on loopback).
+
+The seeds are indexed with ``store="milvus"``: answers read through Milvus must match the
+embedded store's, an update must be mirrored, and an unreachable server must say so.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from embeddings import Encoder
+from retrieval.config import EngineSettings
+from retrieval.engine import Engine
+from retrieval.errors import StoreUnavailableError
+from retrieval.index.build import build_index
+from retrieval.index.stores import open_index
+
+pytest.importorskip("pymilvus", reason="the Milvus store needs pymilvus (the cluster extra)")
+
+REPO = Path(__file__).resolve().parents[3]
+SEEDS = REPO / "seeds"
+QUESTIONS = REPO / "tests" / "data" / "seeds_questions.jsonl"
+SERVER = Path(sys.executable).parent / "milvus-lite"
+#: Seconds the server may take to start answering.
+START_SECONDS = 90
+#: Share of questions whose first quote must be the embedded store's.
+SAME_SHARE = 0.98
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def milvus_uri(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real Milvus Lite server on a free loopback port, stopped at the end."""
+    binary = SERVER if SERVER.exists() else shutil.which("milvus-lite")
+    if not binary:
+        pytest.skip("milvus-lite is not installed (pip install 'verbatim-qa[cluster]')")
+    from pymilvus import MilvusClient
+
+    port = _free_port()
+    data = tmp_path_factory.mktemp("milvus-data")
+    log = (data.parent / "milvus.log").open("w")
+    server = subprocess.Popen(
+        [
+            str(binary),
+            "server",
+            "--data-dir",
+            str(data),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    uri = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + START_SECONDS
+    try:
+        while True:
+            try:
+                MilvusClient(uri=uri, timeout=2).list_collections()
+                break
+            except Exception:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail(f"milvus-lite server did not start (see {log.name})")
+                time.sleep(0.5)
+        yield uri
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        log.close()
+
+
+def _milvus(settings: EngineSettings, uri: str, prefix: str) -> EngineSettings:
+    return settings.model_copy(
+        update={"store": "milvus", "milvus_uri": uri, "milvus_prefix": prefix}
+    )
+
+
+@pytest.fixture(scope="session")
+def milvus_seeds(
+    tmp_path_factory: pytest.TempPathFactory,
+    engine_settings: EngineSettings,
+    encoder: Encoder,
+    milvus_uri: str,
+) -> tuple[Path, EngineSettings]:
+    """The seeds indexed with the Milvus store (the embedded index in the folder too)."""
+    index_dir = tmp_path_factory.mktemp("milvus-seeds")
+    settings = _milvus(engine_settings, milvus_uri, "seeds_")
+    build_index(SEEDS, index_dir, settings, encoder=encoder)
+    return index_dir, settings
+
+
+def _first(engine: Engine, question: str) -> tuple[str, int, int] | None:
+    answer = engine.answer(question)
+    if not answer.quotes:
+        return None
+    quote = answer.quotes[0]
+    return (quote.source.id, quote.start, quote.end)
+
+
+def test_answers_match_the_embedded_store(
+    milvus_seeds: tuple[Path, EngineSettings], engine_settings: EngineSettings, encoder: Encoder
+) -> None:
+    index_dir, settings = milvus_seeds
+    questions = [json.loads(line) for line in QUESTIONS.read_text().splitlines() if line]
+    embedded = Engine.open(index_dir, engine_settings, encoder=encoder)
+    milvus = Engine.open(index_dir, settings, encoder=encoder)
+    try:
+        differ = []
+        hits = {"embedded": 0, "milvus": 0}
+        for q in questions:
+            ours, theirs = _first(milvus, q["question"]), _first(embedded, q["question"])
+            if ours != theirs:
+                differ.append((q["id"], theirs, ours))
+            for name, first in (("embedded", theirs), ("milvus", ours)):
+                hits[name] += first is not None and first[0] in q["sources"]
+        for row in differ:
+            print("differs:", row)
+        print(f"same first quote {1 - len(differ) / len(questions):.3f}; hit@1 source {hits}")
+        assert len(differ) <= (1 - SAME_SHARE) * len(questions), differ
+    finally:
+        embedded.close()
+        milvus.close()
+
+
+def test_update_is_mirrored(
+    tmp_path: Path, engine_settings: EngineSettings, encoder: Encoder, milvus_uri: str
+) -> None:
+    corpus = tmp_path / "corpus"
+    shutil.copytree(SEEDS, corpus)
+    index_dir = tmp_path / "index"
+    settings = _milvus(engine_settings, milvus_uri, "update_")
+    build_index(corpus, index_dir, settings, encoder=encoder)
+    files = sorted(p for p in corpus.iterdir() if p.is_file())
+    changed, removed = files[0], files[1]
+    added = "The lighthouse keeper of Verbatim Bay counted exactly 4,711 gulls in March."
+    changed.write_text(changed.read_text() + "\n\n" + added + "\n")
+    removed.unlink()
+    build_index(corpus, index_dir, settings, encoder=encoder)
+    embedded = open_index(index_dir, engine_settings, encoder=encoder)
+    milvus = open_index(index_dir, settings, encoder=encoder)
+    try:
+        with embedded.reader() as e, milvus.reader() as m:
+            theirs = [(d.idx, d.source.id, d.first_sentence) for d in e.all_documents()]
+            ours = [(d.idx, d.source.id, d.first_sentence) for d in m.all_documents()]
+            assert ours == theirs
+            assert removed.name not in {doc_id for _, doc_id, _ in ours}
+            for idx, _, _ in ours:
+                assert m.text(idx) == e.text(idx)
+            assert (m.stats.sentences, m.stats.passages, m.stats.documents) == (
+                e.stats.sentences,
+                e.stats.passages,
+                e.stats.documents,
+            )
+            assert m.term_frequencies(["gull", "lighthous"]) == e.term_frequencies(
+                ["gull", "lighthous"]
+            )
+            dead = [p for p in range(m.stats.sentence_rows) if e.sentence(p) is None]
+            assert dead and all(m.sentence(p) is None for p in dead)
+    finally:
+        embedded.close()
+        milvus.close()
+    engine = Engine.open(index_dir, settings, encoder=encoder)
+    try:
+        answer = engine.answer("How many gulls did the lighthouse keeper count?")
+        assert answer.quotes and "4,711 gulls" in answer.quotes[0].text
+    finally:
+        engine.close()
+
+
+def test_an_unreachable_server_is_named(
+    milvus_seeds: tuple[Path, EngineSettings], encoder: Encoder, tmp_path: Path
+) -> None:
+    index_dir, settings = milvus_seeds
+    down = settings.model_copy(update={"milvus_uri": f"http://127.0.0.1:{_free_port()}"})
+    with pytest.raises(StoreUnavailableError, match="Cannot reach the Milvus server at http"):
+        open_index(index_dir, down, encoder=encoder)
+    with pytest.raises(StoreUnavailableError, match="VERBATIM_MILVUS_URI"):
+        build_index(SEEDS, tmp_path / "index", down, encoder=encoder)
+
+
+def test_cli_asks_through_milvus(milvus_seeds: tuple[Path, EngineSettings]) -> None:
+    index_dir, settings = milvus_seeds
+    env = os.environ | {
+        "VERBATIM_STORE": "milvus",
+        "VERBATIM_MILVUS_URI": settings.milvus_uri,
+        "VERBATIM_MILVUS_PREFIX": settings.milvus_prefix,
+    }
+    question = "Who at Amnesty spoke about civilian deaths in Mosul?"
+    # the index folder is moved away: answering must read Milvus alone
+    moved = index_dir.parent / "moved-away"
+    index_dir.rename(moved)
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "bot.cli", "ask", "--index", str(index_dir), question],
+            env=env,
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+    finally:
+        moved.rename(index_dir)
+    assert done.returncode == 0, done.stderr
+    assert "Maalouf" in done.stdout
