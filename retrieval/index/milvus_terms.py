@@ -10,9 +10,9 @@ prefix (read ahead too, for all the stems in one call) are kept likewise.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from concurrent.futures import Future
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -20,9 +20,6 @@ from retrieval.index import milvus_schema as ms
 from retrieval.index.milvus_sync import query_all
 from retrieval.index.rows import Stats, TermFacts
 from retrieval.index.view import Kind
-
-if TYPE_CHECKING:
-    from retrieval.index.milvus_view import MilvusIndex
 
 #: Stems whose sentence frequency is above this are not read ahead (search may skip them,
 #: see ``retrieval.search.candidates.LEXICAL_BUDGET``).
@@ -33,10 +30,19 @@ PREFIX_MIN_LENGTH = 4
 _KINDS = ("s", "p")
 
 
+class _Store(Protocol):
+    """What the term reads use of the open index (``milvus_view.MilvusIndex``)."""
+
+    tokenizer: ms.Tokenizer
+    pool: ThreadPoolExecutor
+
+    def call(self, work: Callable[[], Any]) -> Any: ...
+
+
 class MilvusTermReads:
     """Posting lists and term statistics of one answer's version (mixed into the reader)."""
 
-    index: MilvusIndex
+    index: _Store
     client: Any
     names: dict[str, str]
     version: int

@@ -192,6 +192,8 @@ class MilvusIndex:
 class MilvusReader(MilvusTermReads):
     """One answer's view of the published version: rows read once, by position or key."""
 
+    index: MilvusIndex
+
     def __init__(self, index: MilvusIndex, meta: dict) -> None:
         self.index = index
         self.client = index.client
