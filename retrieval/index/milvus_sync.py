@@ -45,9 +45,24 @@ def document_key(idx: int, first_sentence: int, first_passage: int) -> str:
     return f"{idx}:{first_sentence}:{first_passage}"
 
 
-def read_meta(client: Any, prefix: str) -> dict[str, Any] | None:
-    """The published state of the index under ``prefix``, or None when there is none."""
+def read_meta(client: Any, prefix: str, *, known: bool = False) -> dict[str, Any] | None:
+    """The published state of the index under ``prefix``, or None when there is none.
+
+    ``known``: the meta collection was there before, so it is read in one call (asking
+    whether it still exists only when that read fails).
+    """
     collection = prefix + ms.META
+    if known:
+        from pymilvus.exceptions import MilvusException
+
+        try:
+            # "key in [...]" is a point read on the server (any other filter reads every row)
+            rows = client.query(collection, filter='key in ["current"]', output_fields=["body"])
+            return json.loads(rows[0]["body"]) if rows else None
+        except MilvusException:
+            if client.has_collection(collection):
+                raise
+            return None
     if not client.has_collection(collection):
         return None
     rows = client.query(collection, filter='key == "current"', output_fields=["body"])

@@ -3,10 +3,19 @@
 :class:`MilvusIndex` is an :class:`~retrieval.index.view.OpenIndex`; each answer's
 :class:`MilvusReader` reads the published ``meta`` row once and sees that version only
 (positions below its high-water marks, rows added at or before it, nothing of a retired
-document; see ``retrieval.index.milvus_sync``). Dense search is Milvus's exact (FLAT) cosine
-search, re-scored with the returned vectors as the embedded store scores; posting lists are
+document; see ``retrieval.index.milvus_sync``). Dense search is Milvus's exact (FLAT) search
+by inner product of the unit vectors (cosine; an index written with COSINE is read so too),
+re-scored with the returned vectors as the embedded store scores; posting lists are
 the project's own (the FTS5 tokens of each row); rows, documents and texts are read by
 position or key and cached for the answer, and between answers while the version stands.
+
+Every read is a round trip to the server, so an answer makes few: ``meta`` is read once per
+question (``replaced`` reads it, the reader takes that read), a row comes with its vector,
+the search of passages runs beside the search of sentences, and the posting lists of the
+question's words (named to :meth:`MilvusReader.term_facts`) are read in one call, in the
+background, before search asks for them; posting lists, rows, vectors, documents, term
+frequencies and the results of dense searches (by query vector) are kept between answers
+while the version stands (bounded), so a question asked again reads ``meta`` alone.
 """
 
 from __future__ import annotations
@@ -14,7 +23,9 @@ from __future__ import annotations
 import contextlib
 import json
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -27,20 +38,38 @@ from retrieval.index import milvus_schema as ms
 from retrieval.index.loaded import check_compatible
 from retrieval.index.manifest import Manifest
 from retrieval.index.milvus_sync import query_all, read_meta
-from retrieval.index.rows import DocumentRow, PassageRow, SentenceRow, Stats, TermFacts
+from retrieval.index.milvus_terms import MilvusTermReads
+from retrieval.index.rows import DocumentRow, PassageRow, SentenceRow, Stats
 from retrieval.index.view import Kind, TermCaches
 from retrieval.types import Source
 
 #: Dense searches find at least this many, kept for the rest of the answer.
 DENSE_MIN = 32
-#: Rows, texts and term facts kept between answers; emptied past this many.
+#: Entries of each cache kept between answers; a cache is emptied past its bound.
 CACHE_ROWS = 200_000
 #: Milvus's error code for a collection that is not loaded (released, as after a restart).
 COLLECTION_NOT_LOADED = 101
+CACHE_BOUNDS = {"sv": 50_000, "pv": 50_000, "tok": 20_000, "prefix": 20_000, "dense": 5_000}
+CACHES = (
+    *("sentences", "passages", "texts", "v", "f", "sv", "pv"),
+    *("docs", "dockeys", "tok", "df", "prefix", "dense"),
+)
+#: A ``meta`` read this recent (by ``replaced``, asked before each question) serves the reader.
+META_REUSE_SECONDS = 0.5
+#: Posting lists are read by key (per live document) for at most this many documents.
+PROBE_DOCUMENTS = 2_000
+#: Threads that run reads beside the answer's own (the passage search, posting lists).
+BACKGROUND_THREADS = 4
 _ROW_FIELDS = {
     "sentences": ["pos", "doc", "ordinal", "passage", "start", "end", "text", "terms"],
     "passages": ["pos", "doc", "ordinal", "start", "end", "first", "last", "terms"],
 }
+
+
+def vector_metric(client: Any, names: dict[str, str]) -> str:
+    """The metric the sentence vectors were indexed with (the same for passages)."""
+    found = client.describe_index(names["sentences"], "vector") or {}
+    return str(found.get("metric_type") or ms.VECTOR_METRIC)
 
 
 class ReplacedError(Exception):
@@ -66,6 +95,9 @@ class MilvusIndex:
         self.cache_version = -1
         self.caches: dict[str, dict[Any, Any]] = {}
         self._local = threading.local()
+        self._meta: tuple[float, dict | None] | None = None
+        self.metric = ms.VECTOR_METRIC
+        self.pool = ThreadPoolExecutor(BACKGROUND_THREADS, thread_name_prefix="milvus-read")
 
     @classmethod
     def open(
@@ -86,6 +118,7 @@ class MilvusIndex:
         )
         index = cls(index_dir, settings, client, meta, encoder)
         index.load()
+        index.metric = ms.guarded(settings.milvus_uri, lambda: vector_metric(client, index.names))
         encoder.load()
         if encoder.identity.dimension != manifest.model.dimension:
             raise IndexMismatchError(
@@ -114,13 +147,22 @@ class MilvusIndex:
         with self.lock:
             if version > self.cache_version:
                 self.cache_version = version
-                self.caches = {k: {} for k in ("sentences", "passages", "texts", "v", "f")}
+                self.caches = {k: {} for k in CACHES}
             if version != self.cache_version:
                 return None
-            for cache in self.caches.values():
-                if len(cache) > CACHE_ROWS:
+            for key, cache in self.caches.items():
+                if len(cache) > CACHE_BOUNDS.get(key, CACHE_ROWS):
                     cache.clear()
             return self.caches
+
+    def read_meta(self, *, reuse: bool) -> dict | None:
+        """The published ``meta``; with ``reuse``, a read of the last META_REUSE_SECONDS."""
+        held = self._meta
+        if reuse and held is not None and time.monotonic() - held[0] < META_REUSE_SECONDS:
+            return held[1]
+        meta = self.call(lambda: read_meta(self.client, self.prefix, known=True))
+        self._meta = (time.monotonic(), meta)
+        return meta
 
     @contextlib.contextmanager
     def reader(self) -> Iterator[MilvusReader]:
@@ -128,7 +170,7 @@ class MilvusIndex:
         if nested is not None:
             yield nested
             return
-        meta = self.call(lambda: read_meta(self.client, self.prefix))
+        meta = self.read_meta(reuse=True)
         if meta is None or meta["generation"] != self.tag:
             raise ReplacedError(f"the index under {self.prefix} was replaced or removed")
         view = MilvusReader(self, meta)
@@ -139,7 +181,7 @@ class MilvusIndex:
             self._local.view = None
 
     def replaced(self) -> bool:
-        meta = self.call(lambda: read_meta(self.client, self.prefix))
+        meta = self.read_meta(reuse=False)
         return meta is not None and meta["generation"] != self.tag
 
     def store_failed(self, exc: Exception) -> bool:
@@ -153,6 +195,7 @@ class MilvusIndex:
         return f"Milvus lacks the collections {', '.join(missing)}" if missing else None
 
     def close(self) -> None:
+        self.pool.shutdown(wait=True)
         with contextlib.suppress(Exception):
             self.client.close()
 
@@ -170,8 +213,10 @@ def _read_loaded_meta(client: Any, settings: EngineSettings) -> dict | None:
     return read_meta(client, settings.milvus_prefix)
 
 
-class MilvusReader:
+class MilvusReader(MilvusTermReads):
     """One answer's view of the published version: rows read once, by position or key."""
+
+    index: MilvusIndex
 
     def __init__(self, index: MilvusIndex, meta: dict) -> None:
         self.index = index
@@ -190,10 +235,31 @@ class MilvusReader:
         self._documents: dict[int, DocumentRow] = {}
         self._keys: dict[int, str] = {}
         self._dense: dict[tuple[str, int], tuple[int, list[tuple[int, float]]]] = {}
+        self._searching: dict[tuple[str, int], tuple[int, Future[Any]]] = {}
         self._queries: list[np.ndarray] = []
+        self._tokens: dict[str, np.ndarray] = {}
+        self._reading: list[Future[dict[str, np.ndarray]]] = []
+        self._prefixes: dict[str, dict[str, tuple[int, int]]] = {}
+        self._prefixing: list[Future[dict[str, dict[str, tuple[int, int]]]]] = []
+
+    def cache(self, name: str) -> dict[Any, Any]:
+        """The cache ``name`` shared by answers over this version (a throwaway one if none)."""
+        return self.shared[name] if self.shared is not None else {}
+
+    def document_keys(self) -> list[str] | None:
+        """The keys of every live document (read once per version), or None when there are
+        more than PROBE_DOCUMENTS (then posting lists are read by filter)."""
+        if self._stats.documents > PROBE_DOCUMENTS:
+            return None
+        shared = self.cache("dockeys")
+        keys = shared.get(self.version)
+        if keys is None:
+            keys = [self._keys[d.idx] for d in self._document_rows("idx >= 0")]
+            shared[self.version] = keys
+        return list(keys)
 
     def _live(self, kind: str, pos: int) -> bool:
-        return pos < self.high[kind] and not any(a <= pos < b for a, b in self.retired[kind])
+        return 0 <= pos < self.high[kind] and not any(a <= pos < b for a, b in self.retired[kind])
 
     def _visible(self, kind: str) -> str:
         rule = f"pos < {self.high[kind]}"
@@ -204,92 +270,80 @@ class MilvusReader:
     # -- candidates ------------------------------------------------------------------------
 
     def dense(self, kind: Kind, query: np.ndarray, limit: int) -> list[tuple[int, float]]:
+        """Searches once per query vector and kind; asked for sentences, it searches passages
+        beside (hybrid search asks for both). Results are kept while the version stands."""
         key = (kind, id(query))
         if not any(q is query for q in self._queries):
-            self._queries.append(query)
-        wanted, found = self._dense.get(key, (0, []))
+            self._queries.append(query)  # keeps id(query) from being reused in this answer
+        if key in self._searching:
+            wanted, future = self._searching.pop(key)
+            self._dense[key] = (wanted, self._take(kind, query, future.result(), wanted))
+        wanted, found = self._dense.get(key) or self._remembered(kind, query, limit)
         if wanted < limit and (not wanted or len(found) == wanted):
+            beside = ("passages", id(query))
+            if (
+                kind == "sentences"
+                and beside not in self._dense
+                and beside not in self._searching
+                and not self._remembered("passages", query, DENSE_MIN)[0]
+            ):
+                ahead = self.index.pool.submit(self._search, "passages", query, DENSE_MIN)
+                self._searching[beside] = (DENSE_MIN, ahead)
             wanted = max(limit, DENSE_MIN)
-            found = self._search(kind, query, wanted)
-            self._dense[key] = (wanted, found)
+            found = self._take(kind, query, self._search(kind, query, wanted), wanted)
+        self._dense[key] = (wanted, found)
         return found[:limit]
 
-    def _search(self, kind: Kind, query: np.ndarray, limit: int) -> list[tuple[int, float]]:
-        hits = self.index.call(
-            lambda: self.client.search(
-                self.names[kind],
-                data=[query.astype(np.float32).tolist()],
-                limit=limit,
-                filter=self._visible(kind),
-                output_fields=["pos", "vector"],
-                search_params={"metric_type": "COSINE"},
-            )
-        )[0]
-        found = []
-        for hit in hits:
-            vector = np.asarray(hit["entity"]["vector"], dtype=np.float32)
-            self._vectors[kind][int(hit["entity"]["pos"])] = vector
-            found.append((int(hit["entity"]["pos"]), float(vector @ query)))
-        found.sort(key=lambda h: (-h[1], h[0]))
-        return found
+    def _remembered(
+        self, kind: Kind, query: np.ndarray, limit: int
+    ) -> tuple[int, list[tuple[int, float]]]:
+        """A search of ``query`` among ``kind`` an earlier answer made, if it found enough."""
+        wanted, found = self.cache("dense").get((kind, query.tobytes()), (0, []))
+        return (wanted, found) if wanted >= limit or len(found) < wanted else (0, [])
 
-    def _tokens_postings(self, kind: Kind, terms: Sequence[str]) -> dict[str, np.ndarray]:
-        """Each term's positions: rows holding all its full-text tokens."""
-        words = {t: self.index.tokenizer.word(t) for t in dict.fromkeys(terms)}
-        tokens = sorted({tok for toks in words.values() for tok in toks})
-        per_token: dict[str, list[int]] = {tok: [] for tok in tokens}
-        prefix = kind[0]
-        for chunk in ms.chunks(tokens):
-            listed = ", ".join(ms.quoted(f"{prefix}:{t}") for t in chunk)
-            rows = self.index.call(
-                lambda listed=listed: query_all(  # type: ignore[misc]
-                    self.client,
-                    self.names["postings"],
-                    f"token in [{listed}] and added <= {self.version}",
-                    ["token", "dockey", "positions"],
+    def _search(self, kind: Kind, query: np.ndarray, limit: int) -> list[Any]:
+        return list(
+            self.index.call(
+                lambda: self.client.search(
+                    self.names[kind],
+                    data=[query.astype(np.float32).tolist()],
+                    limit=limit,
+                    filter=self._visible(kind),
+                    output_fields=["pos", "vector"],
+                    search_params={"metric_type": self.index.metric},
                 )
-            )
-            for row in rows:
-                if row["dockey"] not in self.retired_docs:
-                    per_token[str(row["token"])[2:]].extend(row["positions"])
-        found: dict[str, np.ndarray] = {}
-        for term, toks in words.items():
-            if not toks:
-                continue
-            rows = np.asarray(per_token[toks[0]], dtype=np.int64)
-            for tok in toks[1:]:  # a phrase: rows holding every token (FTS5 also wants order)
-                rows = np.intersect1d(rows, np.asarray(per_token[tok], dtype=np.int64))
-            found[term] = np.unique(rows)
+            )[0]
+        )
+
+    def _take(
+        self, kind: Kind, query: np.ndarray, hits: list[Any], wanted: int
+    ) -> list[tuple[int, float]]:
+        """Hits re-scored with their vectors (kept), best first."""
+        found = []
+        shared = self.cache(kind[0] + "v")
+        for hit in hits:
+            pos, vector = int(hit["entity"]["pos"]), np.asarray(hit["entity"]["vector"], np.float32)
+            self._vectors[kind][pos] = shared[pos] = vector
+            found.append((pos, float(vector @ query)))
+        found.sort(key=lambda h: (-h[1], h[0]))
+        self.cache("dense")[(kind, query.tobytes())] = (wanted, found)
         return found
-
-    def postings(self, kind: Kind, terms: Sequence[str]) -> np.ndarray:
-        found = list(self._tokens_postings(kind, terms).values())
-        return np.unique(np.concatenate(found)) if found else np.zeros(0, dtype=np.int64)
-
-    def lexical(self, kind: Kind, terms: Sequence[str], limit: int) -> list[tuple[int, float]]:
-        """Rows holding the most IDF weight of ``terms`` (term counts and lengths unweighed)."""
-        live = max(self._stats.sentences if kind == "sentences" else self._stats.passages, 1)
-        found = [f for f in self._tokens_postings(kind, terms).values() if len(f)]
-        if not found:
-            return []
-        weights = [float(np.log(1 + (live - len(f) + 0.5) / (len(f) + 0.5))) for f in found]
-        rows, inverse = np.unique(np.concatenate(found), return_inverse=True)
-        sizes = [len(f) for f in found]
-        score = np.bincount(inverse, weights=np.repeat(weights, sizes), minlength=len(rows))
-        top = np.argsort(-score, kind="stable")[:limit]
-        return [(int(rows[i]), float(score[i])) for i in top]
 
     # -- rows ------------------------------------------------------------------------------
 
     def _rows_at(self, kind: Kind, positions: Sequence[int]) -> dict[int, Any]:
-        known = self._rows[kind]
-        shared = self.shared[kind] if self.shared is not None else {}
+        known, vectors = self._rows[kind], self._vectors[kind]
+        shared, shared_vectors = self.cache(kind), self.cache(kind[0] + "v")
         missing = []
         for pos in positions:
             if pos in known:
                 continue
-            if pos in shared:
-                known[pos] = shared[pos]
+            row = shared.get(pos)
+            if row is not None:
+                known[pos] = row
+                vector = shared_vectors.get(pos)
+                if vector is not None:
+                    vectors.setdefault(pos, vector)
             elif not self._live(kind, pos):
                 known[pos] = None
             else:
@@ -300,7 +354,7 @@ class MilvusReader:
                 lambda chunk=chunk: self.client.query(  # type: ignore[misc]
                     self.names[kind],
                     filter=f"pos in {chunk}",
-                    output_fields=_ROW_FIELDS[kind],
+                    output_fields=[*_ROW_FIELDS[kind], "vector"],
                     limit=len(chunk),
                 )
             )
@@ -310,9 +364,10 @@ class MilvusReader:
                 if kind == "sentences":
                     values["text"] = ms.unpack(values["text"])
                 row = make(**values)
-                known[row.pos] = row
-                if self.shared is not None:
-                    shared[row.pos] = row
+                known[row.pos] = shared[row.pos] = row
+                vector = np.asarray(r["vector"], dtype=np.float32)
+                vectors.setdefault(row.pos, vector)
+                shared_vectors[row.pos] = vector
         for pos in missing:
             known.setdefault(pos, None)
         return {p: known[p] for p in positions}
@@ -332,8 +387,14 @@ class MilvusReader:
 
     def _vector_rows(self, kind: Kind, positions: Sequence[int]) -> np.ndarray:
         dim = self.index.manifest.model.dimension
-        known = self._vectors[kind]
-        missing = sorted({int(p) for p in positions if int(p) not in known})
+        known, shared = self._vectors[kind], self.cache(kind[0] + "v")
+        missing = []
+        for pos in sorted({int(p) for p in positions if int(p) not in known}):
+            vector = shared.get(pos)
+            if vector is not None:
+                known[pos] = vector
+            else:
+                missing.append(pos)
         for chunk in ms.chunks(missing):
             rows = self.index.call(
                 lambda chunk=chunk: self.client.query(  # type: ignore[misc]
@@ -367,6 +428,7 @@ class MilvusReader:
                 ["key", "idx", "id", "body"],
             )
         )
+        shared = self.cache("docs")
         found = []
         for r in rows:
             if r["key"] in self.retired_docs:
@@ -384,11 +446,19 @@ class MilvusReader:
             )
             self._documents[doc.idx] = doc
             self._keys[doc.idx] = str(r["key"])
+            shared[doc.idx] = (doc, str(r["key"]))
             found.append(doc)
         return found
 
     def documents(self, indexes: Sequence[int]) -> None:
-        missing = sorted({int(i) for i in indexes if i not in self._documents})
+        shared = self.cache("docs")
+        missing = []
+        for idx in sorted({int(i) for i in indexes if i not in self._documents}):
+            held = shared.get(idx)
+            if held is not None:
+                self._documents[idx], self._keys[idx] = held
+            else:
+                missing.append(idx)
         for chunk in ms.chunks(missing):
             self._document_rows(f"idx in {chunk}")
 
@@ -405,7 +475,7 @@ class MilvusReader:
         return found if limit is None else found[:limit]
 
     def text(self, idx: int) -> str:
-        texts = self.shared["texts"] if self.shared is not None else {}
+        texts = self.cache("texts")
         if idx in texts:
             return str(texts[idx])
         self.document(idx)
@@ -434,65 +504,6 @@ class MilvusReader:
 
     def updated_at(self) -> str | None:
         return str(self.meta.get("updated_at")) if self.meta.get("updated_at") else None
-
-    def _latest_df(self, rule: str) -> dict[str, tuple[int, int]]:
-        rows = self.index.call(
-            lambda: query_all(
-                self.client,
-                self.names["term_df"],
-                f"({rule}) and added <= {self.version}",
-                ["term", "sentences", "passages", "added"],
-            )
-        )
-        newest: dict[str, tuple[int, int, int]] = {}
-        for r in rows:
-            held = newest.get(r["term"])
-            if held is None or r["added"] > held[0]:
-                newest[r["term"]] = (int(r["added"]), int(r["sentences"]), int(r["passages"]))
-        return {t: (s, p) for t, (_, s, p) in newest.items() if s > 0 or p > 0}
-
-    def term_frequencies(self, terms: Sequence[str]) -> dict[str, tuple[int, int]]:
-        found: dict[str, tuple[int, int]] = {}
-        for chunk in ms.chunks(sorted(set(terms))):
-            listed = ", ".join(ms.quoted(t) for t in chunk)
-            found.update(self._latest_df(f"term in [{listed}]"))
-        return found
-
-    def terms_with_prefix(self, prefix: str, *, longest: int) -> list[str]:
-        pattern = ms.quoted(prefix + "%")
-        found = self._latest_df(f"term like {pattern}")
-        return sorted(
-            t for t, (_, p) in found.items() if t.startswith(prefix) and len(t) <= longest and p > 0
-        )
-
-    def term_facts(self, stems: Sequence[str]) -> dict[str, TermFacts]:
-        df = self.term_frequencies(stems)
-        by_term: dict[str, set[str]] = {}
-        by_key: dict[str, set[str]] = {}
-        if stems:
-            listed = ", ".join(ms.quoted(s) for s in set(stems))
-            rows = self.index.call(
-                lambda: query_all(
-                    self.client,
-                    self.names["acronyms"],
-                    f"(term in [{listed}] or akey in [{listed}]) and added <= {self.version}",
-                    ["dockey", "acronym", "akey", "term"],
-                )
-            )
-            asked = set(stems)
-            for r in rows:
-                if r["dockey"] in self.retired_docs:
-                    continue
-                if r["term"] in asked:
-                    by_term.setdefault(r["term"], set()).add(r["acronym"])
-                if r["akey"] in asked:
-                    by_key.setdefault(r["akey"], set()).add(r["term"])
-        return {
-            s: TermFacts(
-                df.get(s, (0, 0)), frozenset(by_term.get(s, ())), frozenset(by_key.get(s, ()))
-            )
-            for s in stems
-        }
 
     def shared_term_caches(self) -> TermCaches | None:
         if self.shared is None:

@@ -219,3 +219,71 @@ def test_cli_asks_through_milvus(milvus_seeds: tuple[Path, EngineSettings]) -> N
         moved.rename(index_dir)
     assert done.returncode == 0, done.stderr
     assert "Maalouf" in done.stdout
+
+
+def _term_reads(index_dir: Path, settings: EngineSettings, encoder: Encoder) -> tuple:
+    words = ["Mosul", "Amnesty", "civilians", "the", "air strikes", "zzzunheard"]
+    stems = ["mosul", "amnesti", "civilian", "strike", "zzzunheard"]
+    index = open_index(index_dir, settings, encoder=encoder)
+    try:
+        with index.reader() as view:
+            return (
+                {k: view.postings(k, words).tolist() for k in ("sentences", "passages")},
+                {k: view.lexical(k, words, 20) for k in ("sentences", "passages")},
+                view.term_frequencies(stems),
+                view.terms_with_prefix("civil", longest=8),
+            )
+    finally:
+        index.close()
+
+
+def test_reads_by_key_match_reads_by_filter_and_the_embedded_store(
+    milvus_seeds: tuple[Path, EngineSettings],
+    engine_settings: EngineSettings,
+    encoder: Encoder,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from retrieval.index import milvus_schema, milvus_view
+
+    index_dir, settings = milvus_seeds
+    by_key = _term_reads(index_dir, settings, encoder)
+    monkeypatch.setattr(milvus_view, "PROBE_DOCUMENTS", 0)
+    monkeypatch.setattr(milvus_schema, "PROBE_KEYS", 0)
+    by_filter = _term_reads(index_dir, settings, encoder)
+    assert by_key == by_filter
+    embedded = _term_reads(index_dir, engine_settings, encoder)
+    assert by_key[0] == embedded[0] and by_key[2] == embedded[2] and by_key[3] == embedded[3]
+    assert by_key[0]["sentences"] and by_key[2]["mosul"][0] > 0
+
+
+def test_a_question_asked_again_reads_only_meta(
+    milvus_seeds: tuple[Path, EngineSettings], encoder: Encoder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pymilvus import MilvusClient
+
+    index_dir, settings = milvus_seeds
+    calls: list[str] = []
+    for name in ("query", "search", "query_iterator", "has_collection"):
+        method = getattr(MilvusClient, name)
+
+        def counted(*args: object, _m: object = method, _n: str = name, **kw: object) -> object:
+            calls.append(f"{_n} {args[1]}")
+            return _m(*args, **kw)  # type: ignore[operator]
+
+        monkeypatch.setattr(MilvusClient, name, counted)
+    engine = Engine.open(index_dir, settings, encoder=encoder)
+    calls.clear()
+    try:
+        question = "Who at Amnesty spoke about civilian deaths in Mosul?"
+        first = engine.answer(question)
+        kinds = [call.rsplit("_", 1)[-1] for call in calls]  # "search sentences" etc.
+        kinds = [f"{call.split()[0]} {kind}" for call, kind in zip(calls, kinds, strict=True)]
+        calls.clear()
+        again = engine.answer(question)
+        assert again.quotes == first.quotes
+        assert calls == [f"query {settings.milvus_prefix}meta"], calls
+        # the first answer: one search of each kind, every posting list in one read
+        assert kinds.count("search sentences") == kinds.count("search passages") == 1, kinds
+        assert kinds.count("query postings") == kinds.count("query meta") == 1, kinds
+    finally:
+        engine.close()
