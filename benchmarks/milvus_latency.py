@@ -16,8 +16,6 @@ import argparse
 import json
 import os
 import shutil
-import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -36,10 +34,9 @@ from retrieval.engine import Engine
 from retrieval.evaluation.metrics import contains_answer
 from retrieval.evaluation.questions import load_questions
 from retrieval.index.build import build_index
+from tests.support.milvus import MilvusServer, server_binary
 
 REPO = Path(__file__).resolve().parents[1]
-#: Seconds the server may take to start answering.
-START_SECONDS = 90
 #: Questions answered before timing (fills caches and warms the model).
 WARMUP = 5
 #: MilvusClient methods counted as round trips.
@@ -75,42 +72,24 @@ def count_calls() -> None:
 
 @contextmanager
 def milvus_server(uri: str | None) -> Iterator[str]:
+    """``uri`` when given, else a milvus-lite server of our own on a loopback port."""
     if uri:
         yield uri
         return
-    from pymilvus import MilvusClient
-
-    binary = Path(sys.executable).parent / "milvus-lite"
-    found = str(binary) if binary.exists() else shutil.which("milvus-lite")
-    if not found:
+    binary = server_binary()
+    if not binary:
         sys.exit("milvus-lite is not installed: pip install 'verbatim-qa[cluster]'")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = int(s.getsockname()[1])
     data = Path(tempfile.mkdtemp(prefix="verbatim-milvus-"))
-    with (data / "server.log").open("w") as log:
-        command = [found, "server", "--data-dir", str(data / "db"), "--host", "127.0.0.1"]
-        server = subprocess.Popen(
-            [*command, "--port", str(port)],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        uri = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + START_SECONDS
-        try:
-            while True:
-                try:
-                    MilvusClient(uri=uri, timeout=2).list_collections()
-                    break
-                except Exception:
-                    if server.poll() is not None or time.monotonic() > deadline:
-                        sys.exit(f"milvus-lite server did not start (see {data / 'server.log'})")
-                    time.sleep(0.5)
-            yield uri
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
-            shutil.rmtree(data, ignore_errors=True)
+    server = MilvusServer(binary, data / "db", data / "server.log")
+    try:
+        server.start()
+    except RuntimeError as exc:
+        sys.exit(str(exc))
+    try:
+        yield server.uri
+    finally:
+        server.stop()
+        shutil.rmtree(data, ignore_errors=True)
 
 
 def first_quote(engine: Engine, question: str) -> tuple[float, Any]:

@@ -9,10 +9,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,66 +22,33 @@ from retrieval.engine import Engine
 from retrieval.errors import StoreUnavailableError
 from retrieval.index.build import build_index
 from retrieval.index.stores import open_index
+from tests.support.milvus import MilvusServer, free_port, server_binary
 
 pytest.importorskip("pymilvus", reason="the Milvus store needs pymilvus (the cluster extra)")
 
 REPO = Path(__file__).resolve().parents[3]
 SEEDS = REPO / "seeds"
 QUESTIONS = REPO / "tests" / "data" / "seeds_questions.jsonl"
-SERVER = Path(sys.executable).parent / "milvus-lite"
-#: Seconds the server may take to start answering.
-START_SECONDS = 90
 #: Share of questions whose first quote must be the embedded store's.
 SAME_SHARE = 0.98
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="session")
 def milvus_uri(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A real Milvus Lite server on a free loopback port, stopped at the end."""
-    binary = SERVER if SERVER.exists() else shutil.which("milvus-lite")
+    binary = server_binary()
     if not binary:
         pytest.skip("milvus-lite is not installed (pip install 'verbatim-qa[cluster]')")
-    from pymilvus import MilvusClient
-
-    port = _free_port()
     data = tmp_path_factory.mktemp("milvus-data")
-    log = (data.parent / "milvus.log").open("w")
-    server = subprocess.Popen(
-        [
-            str(binary),
-            "server",
-            "--data-dir",
-            str(data),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    uri = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + START_SECONDS
+    server = MilvusServer(binary, data, data.parent / "milvus.log")
     try:
-        while True:
-            try:
-                MilvusClient(uri=uri, timeout=2).list_collections()
-                break
-            except Exception:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"milvus-lite server did not start (see {log.name})")
-                time.sleep(0.5)
-        yield uri
+        server.start()
+    except RuntimeError as exc:
+        pytest.fail(str(exc))
+    try:
+        yield server.uri
     finally:
-        server.terminate()
-        server.wait(timeout=30)
-        log.close()
+        server.stop()
 
 
 def _milvus(settings: EngineSettings, uri: str, prefix: str) -> EngineSettings:
@@ -188,7 +153,7 @@ def test_an_unreachable_server_is_named(
     milvus_seeds: tuple[Path, EngineSettings], encoder: Encoder, tmp_path: Path
 ) -> None:
     index_dir, settings = milvus_seeds
-    down = settings.model_copy(update={"milvus_uri": f"http://127.0.0.1:{_free_port()}"})
+    down = settings.model_copy(update={"milvus_uri": f"http://127.0.0.1:{free_port()}"})
     with pytest.raises(StoreUnavailableError, match="Cannot reach the Milvus server at http"):
         open_index(index_dir, down, encoder=encoder)
     with pytest.raises(StoreUnavailableError, match="VERBATIM_MILVUS_URI"):
