@@ -13,6 +13,7 @@ import hashlib
 import math
 import re
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast, get_args
@@ -88,13 +89,20 @@ def add_parser(subparsers: Any) -> None:
     parser.set_defaults(func=run)
 
 
-def run(args: argparse.Namespace, settings: Settings) -> int:
-    """Run the evaluation; 0 on success, 2 with a message on stderr for bad input."""
-    try:
-        return _run(args, settings)
-    except VerbatimError as exc:
-        print(f"verbatim eval: {exc.message}", file=sys.stderr)
-        return EXIT_BAD_INPUT
+Command = Callable[[argparse.Namespace, Settings], int]
+
+
+def reporting_errors(name: str, work: Command) -> Command:
+    """``work`` with bad input told in one line (``verbatim NAME: ...``) and exit code 2."""
+
+    def run(args: argparse.Namespace, settings: Settings) -> int:
+        try:
+            return work(args, settings)
+        except VerbatimError as exc:
+            print(f"verbatim {name}: {exc.message}", file=sys.stderr)
+            return EXIT_BAD_INPUT
+
+    return run
 
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:
@@ -290,3 +298,7 @@ def cached_index(
 
 def _log(message: str) -> None:
     print(message, file=sys.stderr)
+
+
+#: Run the evaluation; 0 on success, 2 with a message on stderr for bad input.
+run = reporting_errors("eval", _run)

@@ -14,20 +14,18 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from bot.eval_cmd import (
-    EXIT_BAD_INPUT,
     EvalInputError,
     cached_index,
     check_writable,
     engine_settings_from,
+    reporting_errors,
 )
 from bot.settings import Settings
-from retrieval.errors import VerbatimError
 
 DESCRIPTION = (
     "Answer each follow-up of a set (JSONL pairs of a first question, a follow-up leaning on it "
@@ -67,15 +65,6 @@ def add_parser(subparsers: Any) -> None:
         "--min-relevance", dest="min_relevance", type=float, metavar="X", help="decline threshold"
     )
     parser.set_defaults(func=run)
-
-
-def run(args: argparse.Namespace, settings: Settings) -> int:
-    """Run the measurement; 0 on success, 2 with a message on stderr for bad input."""
-    try:
-        return _run(args, settings)
-    except VerbatimError as exc:
-        print(f"verbatim eval-followups: {exc.message}", file=sys.stderr)
-        return EXIT_BAD_INPUT
 
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:
@@ -171,3 +160,7 @@ def corpus_flags(values: list[str], flag: str) -> dict[str, Path]:
             raise EvalInputError(f"{flag} names corpus {name!r} twice: keep one.")
         found[name] = Path(path)
     return found
+
+
+#: Run the measurement; 0 on success, 2 with a message on stderr for bad input.
+run = reporting_errors("eval-followups", _run)
