@@ -127,7 +127,11 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     out = args.out or DEFAULT_REPORT_DIR / f"eval-{question_set.name}.json"
     check_writable(out)
     # One encoder for the build and the engine: the model loads once.
-    encoder = Encoder(engine_settings.model, batch_size=engine_settings.batch_size)
+    encoder = Encoder(
+        engine_settings.model,
+        batch_size=engine_settings.batch_size,
+        backend=engine_settings.encoder,
+    )
     index_dir = _index_for(args, settings, question_set, engine_settings, encoder)
     engine = Engine.open(index_dir, engine_settings, encoder=encoder)
     runs: dict[str, list[QuestionResult]] = {

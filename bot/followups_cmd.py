@@ -101,7 +101,11 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         )
     if args.out:
         check_writable(args.out)
-    encoder = Encoder(engine_settings.model, batch_size=engine_settings.batch_size)
+    encoder = Encoder(
+        engine_settings.model,
+        batch_size=engine_settings.batch_size,
+        backend=engine_settings.encoder,
+    )
     results = []
     index_dirs: dict[str, str] = {}
     for name in named:

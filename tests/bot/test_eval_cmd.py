@@ -161,6 +161,17 @@ def test_eval_of_a_squad_file_builds_into_an_empty_index_folder_and_reuses_it(
     assert "embedding" not in capsys.readouterr().err  # its own articles: reused as it is
 
 
+def test_eval_uses_the_configured_encoder(
+    tiny_squad: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The index is built and asked with VERBATIM_ENCODER's encoder, as users' answers are (the
+    command once built it with the default one and then refused its own index)."""
+    monkeypatch.setenv("VERBATIM_ENCODER", "onnx")
+    assert main(["eval", str(tiny_squad)]) == 0, capsys.readouterr().err
+    manifest = json.loads((cache_dir(tiny_squad, DEFAULT_MODEL) / MANIFEST_FILE).read_text())
+    assert manifest["model"]["variant"] == Encoder(backend="onnx").variant
+
+
 def test_eval_with_a_corpus_builds_its_index_in_the_cache(tmp_path: Path) -> None:
     corpus = tmp_path / "articles"
     corpus.mkdir()

@@ -8,8 +8,10 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
-from bot.eval_cmd import EvalInputError
+from bot.eval_cmd import EvalInputError, cache_dir
 from bot.followups_cmd import corpus_flags
+from embeddings import DEFAULT_MODEL, Encoder
+from retrieval.index.manifest import MANIFEST_FILE
 
 TINY_SQUAD = {
     "version": "v2.0",
@@ -128,3 +130,18 @@ def test_bad_flags_are_refused_with_a_message(
 def test_a_corpus_named_twice_is_refused() -> None:
     with pytest.raises(EvalInputError, match="names corpus 'a' twice"):
         corpus_flags(["a=/x", "a=/y"], "--index")
+
+
+def test_it_uses_the_configured_encoder(
+    tmp_path: Path, owls: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    """The index is built and asked with VERBATIM_ENCODER's encoder, as users' answers are (the
+    command once built it with the default one and then refused its own index)."""
+    monkeypatch.setenv("VERBATIM_ENCODER", "onnx")
+    pairs = tmp_path / "owl-pairs.jsonl"
+    pairs.write_text(json.dumps(PAIRS[1]) + "\n", encoding="utf-8")
+    assert main(["eval-followups", str(pairs), "--corpus", f"owls={owls}"]) == 0, (
+        capsys.readouterr().err
+    )
+    manifest = json.loads((cache_dir(owls, DEFAULT_MODEL) / MANIFEST_FILE).read_text())
+    assert manifest["model"]["variant"] == Encoder(backend="onnx").variant
