@@ -31,7 +31,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 from embeddings import Encoder
 from retrieval.config import EngineSettings
 from retrieval.engine import Engine
-from retrieval.evaluation.metrics import contains_answer
+from retrieval.evaluation.matching import contains_answer
 from retrieval.evaluation.questions import load_questions
 from retrieval.index.build import build_index
 from tests.support.milvus import MilvusServer, server_binary

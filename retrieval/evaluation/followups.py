@@ -10,7 +10,7 @@ The file is JSONL, one pair a line::
   index per corpus name.
 - ``first``: the question asked first; ``followup``: the next one, as people ask it.
 - ``answers``: gold strings of the follow-up (at least one), matched as ``verbatim eval`` does
-  (case- and whitespace-insensitively inside a quote).
+  (as whole words after SQuAD's normalisation, ``metrics.contains_answer``).
 - Other keys are notes for readers (a SQuAD pair's ``squad_ids``, ``article`` and the
   ``rewritten_from`` question) and are ignored.
 

@@ -22,9 +22,10 @@ class QuestionSetError(VerbatimError):
 class Question:
     """One question of a set, with what counts as a right answer.
 
-    ``answers`` are gold strings, matched case- and whitespace-insensitively inside a quote;
-    empty means the question should be declined. ``sources`` are ids of the documents that
-    hold the answer (they may be empty when unknown; citation accuracy then skips the question).
+    ``answers`` are gold strings, found in a quote as whole words after SQuAD's normalisation
+    (``metrics.contains_answer``); empty means the question should be declined. ``sources``
+    are ids of the documents that hold the answer (they may be empty when unknown; citation
+    accuracy then skips the question).
     """
 
     id: str

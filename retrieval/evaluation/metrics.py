@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from retrieval.evaluation.matching import contains_answer
 from retrieval.evaluation.questions import Question
 from retrieval.types import Answer, Quote
 
@@ -42,19 +43,11 @@ class QuestionResult:
         return not self.answer.answered
 
 
-def normalize(text: str) -> str:
-    """Case-folded text with every run of whitespace collapsed to one space."""
-    return " ".join(text.casefold().split())
-
-
-def contains_answer(text: str, answers: Sequence[str]) -> bool:
-    """Whether ``text`` holds one of ``answers``, ignoring case and whitespace differences."""
-    haystack = normalize(text)
-    return any(normalize(answer) in haystack for answer in answers if answer.strip())
-
-
 def hit_rank(quotes: Sequence[Quote], answers: Sequence[str]) -> int | None:
-    """Rank (1-based) of the first quote whose text holds a gold answer, or None."""
+    """Rank (1-based) of the first quote whose text holds a gold answer, or None.
+
+    "Holds" is ``matching.contains_answer``: whole words after SQuAD's normalisation.
+    """
     for rank, quote in enumerate(quotes, start=1):
         if contains_answer(quote.text, answers):
             return rank

@@ -332,7 +332,8 @@ SEEDS_PAIRS = [
     (
         "Which influential Shia cleric has long criticised the presence of US troops in Iraq?",
         "What has he gone so far as to describe them as?",
-        ["a potential target"],
+        # the seed article runs "target" into "for": the gold holds the words it prints
+        ["a potential target", "a potential targetfor"],
     ),
 ]
 

@@ -31,5 +31,6 @@ def test_seeds_question_set(seeds_engine: Engine) -> None:
     unanswerable = unanswerable_metrics([r for r in results if not r.question.answers])
     assert unanswerable["declined"] == 1.0, "an off-topic question was answered"
     assert answerable["declined"] <= 1 / 62, "more than one answerable question was declined"
-    assert answerable["hit_at_1"] >= 0.90
+    # 55 of 62 since hits count whole words: "CTS" in "districts" was one of the 56 before
+    assert answerable["hit_at_1"] >= 0.88
     assert answerable["hit_at_k"] >= 0.88
