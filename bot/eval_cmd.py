@@ -117,7 +117,12 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         write_report,
     )
     from retrieval.evaluation.runner import run_questions
-    from retrieval.evaluation.table import format_changes, format_metrics, format_tradeoff
+    from retrieval.evaluation.table import (
+        format_by_type,
+        format_changes,
+        format_metrics,
+        format_tradeoff,
+    )
 
     retrievers = parse_retrievers(args.retrievers, settings.retriever)
     engine_settings = engine_settings_from(args, settings)
@@ -165,6 +170,9 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     except OSError as exc:
         raise EvalInputError(f"Cannot write the report to {out}: {exc.strerror or exc}.") from exc
     print(format_metrics(report))
+    by_type = format_by_type(report)
+    if by_type:
+        print(f"\nBy question type (answerable questions of each kind):\n{by_type}")
     print(f"\nDecline threshold trade-off ({report['retriever']}, k={engine_settings.top_k}):")
     print(format_tradeoff(report["threshold_tradeoff"]))
     if old is not None:

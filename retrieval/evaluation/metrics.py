@@ -1,4 +1,4 @@
-"""Scoring answers against gold: hits, ranks, citations, declines and latency percentiles.
+"""Scoring answers against gold: hits, ranks, citations, declines, relevance and latency.
 
 All shares are fractions 0–1; a share over no questions is ``None`` (nothing was measured).
 """
@@ -12,7 +12,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from retrieval.evaluation.matching import contains_answer
+from retrieval.evaluation.question_type import QUESTION_TYPES, question_type
 from retrieval.evaluation.questions import Question
+from retrieval.evaluation.separation import auroc
 from retrieval.types import Answer, Quote
 
 #: Latency percentiles reported, by name.
@@ -110,6 +112,42 @@ def unanswerable_metrics(results: Sequence[QuestionResult]) -> dict[str, float |
     scored = [result for result in results if not result.question.answerable]
     return {
         "declined": share([result.declined for result in scored]),
+    }
+
+
+def by_question_type(results: Sequence[QuestionResult]) -> dict[str, dict[str, float | None]]:
+    """``answerable`` (how many), ``hit_at_1`` and ``hit_at_k`` per kind of answerable question.
+
+    Kinds are ``question_type.QUESTION_TYPES`` in their order, each present (a kind with no
+    questions has count 0 and None shares). Hits are of the quotes shown, as in
+    ``answerable_metrics``: a decline is a miss.
+    """
+    ranks: dict[str, list[int | None]] = {kind: [] for kind in QUESTION_TYPES}
+    for result in results:
+        if result.question.answerable:
+            ranks[question_type(result.question.question)].append(result.hit_rank)
+    return {
+        kind: {
+            "answerable": len(found),
+            "hit_at_1": share([rank == 1 for rank in found]),
+            "hit_at_k": share([rank is not None for rank in found]),
+        }
+        for kind, found in ranks.items()
+    }
+
+
+def relevance_metrics(results: Sequence[QuestionResult]) -> dict[str, float | None]:
+    """``auroc``: how well the undeclined answer's relevance tells answerable questions (which
+    should score higher) from unanswerable ones; None without both kinds.
+
+    Invalid questions are left out: their relevance says nothing about the corpus.
+    """
+    valid = [result for result in results if result.raw.status != "invalid_question"]
+    return {
+        "auroc": auroc(
+            [result.raw.relevance for result in valid if result.question.answerable],
+            [result.raw.relevance for result in valid if not result.question.answerable],
+        )
     }
 
 

@@ -1,9 +1,11 @@
 """The harness's JSON report, its per-question file, and the comparison with an earlier report.
 
 Report shape: ``answerable``, ``unanswerable``, ``latency_ms``, ``counts``, ``settings``,
-``threshold_tradeoff``, ``retrieval`` (the ranking alone, never declining) and ``retriever``
-describe the primary (first) retriever's run; ``runs`` holds one such block (without
-``settings``) per retriever, primary included, by name.
+``threshold_tradeoff``, ``retrieval`` (the ranking alone, never declining), ``relevance`` (the
+AUROC of relevance between answerable and unanswerable questions), ``by_question_type`` (hits
+per kind of answerable question) and ``retriever`` describe the primary (first) retriever's
+run; ``runs`` holds one such block (without ``settings``) per retriever, primary included, by
+name.
 """
 
 from __future__ import annotations
@@ -19,19 +21,22 @@ from retrieval.errors import VerbatimError
 from retrieval.evaluation.metrics import (
     QuestionResult,
     answerable_metrics,
+    by_question_type,
     cites,
     counts,
     hit_rank,
     latency_metrics,
+    relevance_metrics,
     retrieval_metrics,
     unanswerable_metrics,
 )
+from retrieval.evaluation.question_type import question_type
 from retrieval.evaluation.tradeoff import threshold_tradeoff
 from retrieval.types import Quote
 
 #: The report sections whose numbers are compared between runs.
-COMPARED_SECTIONS = ("answerable", "unanswerable", "retrieval", "latency_ms")
-#: The sections every report has (older reports may lack the others).
+COMPARED_SECTIONS = ("answerable", "unanswerable", "retrieval", "relevance", "latency_ms")
+#: The sections every report has (older reports may lack the others: they compare as missing).
 REQUIRED_SECTIONS = ("answerable", "unanswerable", "latency_ms")
 #: Suffix of the per-question file written beside ``report.json``.
 QUESTIONS_SUFFIX = ".questions.jsonl"
@@ -69,6 +74,8 @@ def summarize_run(
         "counts": counts(results),
         "threshold_tradeoff": threshold_tradeoff(results, min_relevance),
         "retrieval": retrieval_metrics(results),
+        "relevance": relevance_metrics(results),
+        "by_question_type": by_question_type(results),
         "retriever": retriever,
     }
 
@@ -95,6 +102,8 @@ def build_report(
         "settings": dict(settings),
         "threshold_tradeoff": primary["threshold_tradeoff"],
         "retrieval": primary["retrieval"],
+        "relevance": primary["relevance"],
+        "by_question_type": primary["by_question_type"],
         "retriever": primary["retriever"],
         "runs": blocks,
     }
@@ -135,6 +144,7 @@ def question_record(result: QuestionResult, retriever: str) -> dict[str, Any]:
         "retriever": retriever,
         "id": question.id,
         "question": question.question,
+        "question_type": question_type(question.question),
         "gold": list(question.answers),
         "sources": list(question.sources),
         "status": answer.status,
@@ -170,10 +180,10 @@ def load_report(path: Path) -> dict[str, Any]:
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ReportError(f"{path} is not a readable JSON report ({exc}).") from exc
     if not isinstance(data, dict) or not all(
-        isinstance(data.get(section), dict) for section in COMPARED_SECTIONS
+        isinstance(data.get(section), dict) for section in REQUIRED_SECTIONS
     ):
         raise ReportError(
-            f"{path} is not a report of `verbatim eval` (it lacks {', '.join(COMPARED_SECTIONS)})."
+            f"{path} is not a report of `verbatim eval` (it lacks {', '.join(REQUIRED_SECTIONS)})."
         )
     return data
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from retrieval.evaluation.question_type import QUESTION_TYPES
 from retrieval.evaluation.report import Change
 
 #: The rows of the metrics table: (section, metric, label).
@@ -22,6 +23,7 @@ METRIC_ROWS = (
     ("retrieval", "hit_at_1", "hit@1"),
     ("retrieval", "hit_at_k", "hit@k"),
     ("retrieval", "mrr", "MRR"),
+    ("relevance", "auroc", "AUROC"),
     ("latency_ms", "p50", "p50"),
     ("latency_ms", "p95", "p95"),
     ("latency_ms", "mean", "mean"),
@@ -58,6 +60,30 @@ def format_metrics(report: Mapping[str, Any]) -> str:
     return _render(["", *names], rows)
 
 
+def format_by_type(report: Mapping[str, Any]) -> str:
+    """hit@1 of the answerable questions of each kind, one column per retriever.
+
+    A row's label carries its count of answerable questions; kinds with none are left out.
+    Reports made before the breakdown existed give an empty string.
+    """
+    runs: Mapping[str, Mapping[str, Any]] = report.get("runs") or {
+        str(report.get("retriever", "run")): report
+    }
+    names = list(runs)
+    kinds = report.get("by_question_type") or {}
+    rows = [
+        [f"{kind} ({kinds[kind]['answerable']})"]
+        + [_value(_kind_of(runs[name], kind).get("hit_at_1"), "share") for name in names]
+        for kind in QUESTION_TYPES
+        if kinds.get(kind, {}).get("answerable")
+    ]
+    return _render(["hit@1", *names], rows) if rows else ""
+
+
+def _kind_of(run: Mapping[str, Any], kind: str) -> Mapping[str, Any]:
+    return (run.get("by_question_type") or {}).get(kind) or {}
+
+
 def format_tradeoff(rows: Sequence[Mapping[str, Any]]) -> str:
     """The threshold trade-off table, lowest threshold first, the configured one marked."""
     body = [
@@ -90,6 +116,8 @@ def _section_title(section: str, counts: Mapping[str, Any]) -> str:
         return "latency (ms)"
     if section == "retrieval":
         return "ranking alone (no threshold)"
+    if section == "relevance":
+        return "relevance, answerable vs unanswerable"
     number = counts.get(section)
     return f"{section} ({number})" if number is not None else section
 

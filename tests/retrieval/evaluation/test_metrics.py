@@ -9,10 +9,12 @@ import pytest
 from retrieval.evaluation.metrics import (
     QuestionResult,
     answerable_metrics,
+    by_question_type,
     cites,
     counts,
     hit_rank,
     latency_metrics,
+    relevance_metrics,
     retrieval_metrics,
     unanswerable_metrics,
 )
@@ -144,3 +146,39 @@ def test_retrieval_metrics_score_the_quotes_found_before_the_threshold(
     assert shown_metrics["hit_at_1"] == pytest.approx(1 / 2)
     assert shown_metrics["hit_at_k"] == pytest.approx(1 / 2)
     assert shown_metrics["declined"] == pytest.approx(1 / 2)
+
+
+def test_by_question_type_counts_answerable_questions_of_each_kind(
+    make_quote: QuoteFactory, make_answer: Callable[..., Answer]
+) -> None:
+    def result(question: str, gold: tuple[str, ...], quotes: list[str]) -> QuestionResult:
+        answer = make_answer(question, [make_quote(text, "d") for text in quotes])
+        return QuestionResult(Question(question, question, gold), answer, answer, 1.0)
+
+    results = [
+        result("Who wrote it?", ("Ann",), ["Ann wrote it."]),
+        result("Whose idea was it?", ("Bob",), ["Not his.", "Bob had it."]),
+        result("How many died?", ("426",), ["426 died."]),
+        result("In what year did it end?", ("1953",), []),  # declined: a miss
+        result("Who is the owl king?", (), ["Nobody."]),  # unanswerable: not counted
+    ]
+    table = by_question_type(results)
+    assert list(table) == ["who", "when", "how many", "where", "what", "why", "other"]
+    assert table["who"] == {"answerable": 2, "hit_at_1": 0.5, "hit_at_k": 1.0}
+    assert table["how many"] == {"answerable": 1, "hit_at_1": 1.0, "hit_at_k": 1.0}
+    assert table["when"] == {"answerable": 1, "hit_at_1": 0.0, "hit_at_k": 0.0}
+    assert table["why"] == {"answerable": 0, "hit_at_1": None, "hit_at_k": None}
+
+
+def test_relevance_auroc_puts_answerable_questions_first(make_result: ResultFactory) -> None:
+    results = [
+        make_result("a1", ["x"], [], relevance=0.9),
+        make_result("a2", ["x"], [], relevance=0.4),
+        make_result("u1", [], [], relevance=0.5),
+        make_result("u2", [], [], relevance=0.4),
+        make_result("u3", [], [], status="invalid_question"),  # left out
+    ]
+    # pairs (a, u): (0.9, 0.5) 1, (0.9, 0.4) 1, (0.4, 0.5) 0, (0.4, 0.4) a tie, 1/2
+    assert relevance_metrics(results) == {"auroc": pytest.approx(2.5 / 4)}
+    assert relevance_metrics(results[:2]) == {"auroc": None}
+    assert relevance_metrics(results[2:]) == {"auroc": None}

@@ -19,6 +19,7 @@ from retrieval.evaluation.report import (
 )
 from retrieval.evaluation.table import (
     CONFIGURED_MARK,
+    format_by_type,
     format_changes,
     format_metrics,
     format_tradeoff,
@@ -87,6 +88,7 @@ def test_write_report_puts_one_line_per_run_and_question_beside_it(
     ]
     second = lines[1]
     assert second["gold"] == ["y"]
+    assert second["question_type"] == "other"
     assert second["status"] == "answered"
     assert second["hit_rank"] == 2 and second["raw_hit_rank"] == 2
     assert second["relevance"] == 0.6
@@ -170,3 +172,40 @@ def test_tables_show_one_column_per_retriever_and_mark_the_threshold(
     marked = [line for line in tradeoff if CONFIGURED_MARK in line]
     assert len(marked) == 1 and marked[0].startswith("0.350")
     assert len(tradeoff) == 1 + len(report["threshold_tradeoff"])
+
+
+def test_report_has_auroc_and_hits_by_question_type_per_run(
+    runs: dict[str, list[QuestionResult]],
+) -> None:
+    report = build_report(runs, min_relevance=0.35, settings=SETTINGS)
+    # hybrid: answerable relevances 0.9 and 0.6 against the unanswerable one's 0.0
+    assert report["relevance"] == {"auroc": 1.0}
+    # dense: 0.9 and 0.6 against 0.4
+    assert report["runs"]["dense"]["relevance"] == {"auroc": 1.0}
+    for name in ("hybrid", "dense"):
+        kinds = report["runs"][name]["by_question_type"]
+        # the fixture's questions read "question a1?": no question word
+        assert kinds["other"]["answerable"] == 2
+        assert sum(kind["answerable"] for kind in kinds.values()) == 2
+    assert report["by_question_type"]["other"]["hit_at_1"] == pytest.approx(1 / 2)
+    assert report["runs"]["dense"]["by_question_type"]["other"]["hit_at_1"] == pytest.approx(1 / 2)
+
+    metrics = format_metrics(report).splitlines()
+    auroc_row = next(line for line in metrics if line.strip().startswith("AUROC"))
+    assert auroc_row.split() == ["AUROC", "1.000", "1.000"]
+    by_type = format_by_type(report).splitlines()
+    assert by_type[0].split() == ["hit@1", "hybrid", "dense"]
+    assert [line.split() for line in by_type[1:]] == [["other", "(2)", "0.500", "0.500"]]
+
+
+def test_an_older_report_without_the_newer_sections_still_compares(
+    runs: dict[str, list[QuestionResult]], tmp_path: Path
+) -> None:
+    new = build_report(runs, min_relevance=0.35, settings=SETTINGS)
+    old = {key: new[key] for key in ("answerable", "unanswerable", "latency_ms")}
+    path = tmp_path / "old.json"
+    path.write_text(json.dumps(old), encoding="utf-8")
+    changes = compare_reports(load_report(path), new)
+    auroc_change = next(c for c in changes if (c.retriever, c.section) == ("hybrid", "relevance"))
+    assert (auroc_change.old, auroc_change.new) == (None, 1.0)
+    assert format_by_type(old) == ""
