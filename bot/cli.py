@@ -162,6 +162,8 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         print(
             f"Indexed {report.documents} documents, {report.sentences} sentences.", file=sys.stderr
         )
+        for warning in report.warnings:
+            print(warning, file=sys.stderr)
     if settings.telegram_bot_token is not None:
         return serve_cmd.run(args, settings)
     print("No TELEGRAM_BOT_TOKEN set: starting the terminal chat.", file=sys.stderr)
