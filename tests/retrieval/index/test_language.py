@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from bot import cli
 from embeddings import DEFAULT_MODEL, Encoder
 from retrieval.answer.answering import answer
 from retrieval.config import EngineSettings
+from retrieval.index import build as indexer
 from retrieval.index import manifest as mf
 from retrieval.index import store, store_write
 from retrieval.index.build import _prepare, build_index
@@ -193,3 +195,39 @@ def test_an_unsupported_language_flag_is_one_line(
 def test_the_english_seeds_build_without_a_warning(tmp_path: Path, encoder: Encoder) -> None:
     report = build_index(SEEDS, tmp_path / "i", EngineSettings(progress=False), encoder=encoder)
     assert report.sentences > 50 and report.warnings == ()
+
+
+def test_updates_and_compaction_keep_the_index_language(
+    tmp_path: Path, german_corpus: Path, encoder: Encoder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Removing most rows copies the store into a new generation: still German full text."""
+    monkeypatch.setattr(indexer, "COMPACT_MIN_ROWS", 1)
+    corpus = tmp_path / "corpus"
+    shutil.copytree(german_corpus, corpus)
+    index_dir = tmp_path / "index"
+    settings = EngineSettings(progress=False, language="de")
+    build_index(corpus, index_dir, settings, encoder=encoder)
+    first = mf.read(index_dir).generation
+    moved = tmp_path / "muehlheim.txt"
+    (corpus / "muehlheim.txt").rename(moved)
+    report = build_index(corpus, index_dir, settings, encoder=encoder)
+    assert any("compacted" in note for note in report.notes)
+    manifest = mf.read(index_dir)
+    assert manifest.generation != first and manifest.language == "de"
+    compacted = mf.generation_dir(index_dir, manifest) / store.STORE_FILE
+    with contextlib.closing(store.connect(compacted, readonly=True)) as conn:
+        (sql,) = conn.execute(
+            "SELECT sql FROM sqlite_master WHERE name = 'sentences_fts'"
+        ).fetchone()
+    assert GERMAN.fts_tokenizer in sql and "porter" not in sql
+    moved.rename(corpus / "muehlheim.txt")  # and back, incrementally
+    build_index(corpus, index_dir, settings, encoder=encoder)
+    index = LoadedIndex.open(index_dir, EngineSettings(progress=False), encoder=encoder)
+    try:
+        with index.reader() as reader:
+            # the texts say "Glocken", "Fähre", "Anwohnern"
+            for word in ("Glocke", "Fähren", "Anwohner"):
+                found = reader.sentences(reader.postings("sentences", [word]).tolist())
+                assert any(row is not None for row in found.values()), word
+    finally:
+        index.close()
