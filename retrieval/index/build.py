@@ -432,7 +432,8 @@ def _update(
         seconds=time.perf_counter() - started,
         wrote=changed or bool(notes),
         notes=tuple(notes),
-        warnings=_warnings(settings, language, sample) if changed else (),
+        # with nothing new to read, the sample is empty: only the model is judged
+        warnings=_warnings(settings, language, sample),
     )
 
 

@@ -147,9 +147,11 @@ def test_reindexing_in_another_language_rebuilds_and_says_why(
     tmp_path: Path, german_corpus: Path, encoder: Encoder
 ) -> None:
     index_dir = tmp_path / "index"
-    build_index(
-        german_corpus, index_dir, EngineSettings(progress=False, language="de"), encoder=encoder
-    )
+    german = EngineSettings(progress=False, language="de")
+    build_index(german_corpus, index_dir, german, encoder=encoder)
+    again = build_index(german_corpus, index_dir, german, encoder=encoder)
+    assert not again.wrote and len(again.warnings) == 1  # the model is told each time
+    assert DEFAULT_MODEL in again.warnings[0]
     messages: list[str] = []
     report = build_index(
         german_corpus,
