@@ -39,6 +39,7 @@ SETTING_FLAGS = {
     "encoder": "--encoder",
     "top_k": "-k",
     "index_type": "--index-type",
+    "language": "--language",
 }
 logger = logging.getLogger(__name__)
 #: ``verbatim index`` given this is adding an article from the web, not indexing a path.
@@ -96,6 +97,8 @@ def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
     )
     for note in report.notes:
         print(f"  {note}")
+    for warning in report.warnings:
+        print(warning, file=sys.stderr)
     return EXIT_OK
 
 
@@ -159,6 +162,8 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         print(
             f"Indexed {report.documents} documents, {report.sentences} sentences.", file=sys.stderr
         )
+        for warning in report.warnings:
+            print(warning, file=sys.stderr)
     if settings.telegram_bot_token is not None:
         return serve_cmd.run(args, settings)
     print("No TELEGRAM_BOT_TOKEN set: starting the terminal chat.", file=sys.stderr)
@@ -219,6 +224,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="auto (default: exact search, IVF past 50,000 sentences), flat (exact), ivf",
     )
     p.add_argument(
+        "--language",
+        metavar="CODE",
+        help="the corpus language, an ISO 639-1 code (default: VERBATIM_LANGUAGE or en); the "
+        "index records it and answers in it",
+    )
+    p.add_argument(
         "--ray",
         metavar="ADDRESS",
         help="encode on a Ray cluster: auto (the one this machine joined), HOST:PORT, or "
@@ -271,6 +282,7 @@ def _settings_from(args: argparse.Namespace) -> Settings:
         encoder=getattr(args, "encoder", None),
         top_k=getattr(args, "k", None),
         index_type=getattr(args, "index_type", None),
+        language=getattr(args, "language", None),
     )
 
 

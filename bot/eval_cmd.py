@@ -304,7 +304,9 @@ def cached_index(
         _log(f"indexing the {len(corpus)} articles of {path} in {index_dir}")
     else:
         _log(f"indexing {path} in {index_dir}")
-    build_index(corpus, index_dir, engine_settings, encoder=encoder, log=_log)
+    report = build_index(corpus, index_dir, engine_settings, encoder=encoder, log=_log)
+    for warning in report.warnings:
+        _log(warning)
     return index_dir
 
 

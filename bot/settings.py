@@ -38,6 +38,7 @@ from retrieval.config import (
     StoreKind,
 )
 from retrieval.errors import VerbatimError
+from retrieval.split.language import DEFAULT_LANGUAGE, check_code
 
 DEFAULT_INDEX_DIR = Path(".verbatim/index")
 DEFAULT_CORPUS = Path("seeds")
@@ -90,6 +91,9 @@ class Settings(BaseSettings):
         DEFAULT_MILVUS_URI, description="a Milvus server (http://host:19530) or a Milvus Lite file"
     )
     milvus_prefix: str = Field(DEFAULT_MILVUS_PREFIX, pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,39}$")
+    language: str = Field(
+        DEFAULT_LANGUAGE, description="the corpus language (ISO 639-1) new indexes are built for"
+    )
 
     # telegram
     telegram_bot_token: SecretStr | None = Field(
@@ -134,6 +138,11 @@ class Settings(BaseSettings):
         FETCH_TIMEOUT_SECONDS, gt=0, le=300, description="connect and read timeout of a fetch"
     )
 
+    @field_validator("language")
+    @classmethod
+    def _supported_language(cls, value: str) -> str:
+        return check_code(value)
+
     @field_validator("allowed_user_ids", "allowed_chat_ids", "admin_user_ids", mode="before")
     @classmethod
     def _split_ids(cls, value: Any) -> Any:
@@ -172,6 +181,7 @@ class Settings(BaseSettings):
             store=self.store,
             milvus_uri=self.milvus_uri,
             milvus_prefix=self.milvus_prefix,
+            language=self.language,
         )
 
     def fetch_policy(self) -> FetchPolicy:

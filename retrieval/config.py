@@ -8,9 +8,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from embeddings import DEFAULT_MODEL
+from retrieval.split.language import DEFAULT_LANGUAGE, check_code
 
 Retriever = Literal["dense", "lexical", "rrf", "hybrid"]
 IndexType = Literal["auto", "flat", "ivf"]
@@ -57,6 +58,16 @@ class EngineSettings(BaseModel):
         pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,39}$",
         description="name prefix of the index's Milvus collections",
     )
+    language: str = Field(
+        DEFAULT_LANGUAGE,
+        description="the corpus language (ISO 639-1) a new index is built for; an open index "
+        "answers in the language its manifest records",
+    )
+
+    @field_validator("language")
+    @classmethod
+    def _supported_language(cls, value: str) -> str:
+        return check_code(value)
 
 
 #: Articles sent in (a page, a file) larger than this are refused; a news page is under 2 MB.

@@ -7,6 +7,7 @@ The engine reference is swapped whole by /reindex, so a handler reads it once pe
 from __future__ import annotations
 
 import asyncio
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,8 @@ from bot.telegram.feedback import FeedbackStore
 from bot.telegram.state import AnswerState, StateStore
 from retrieval.engine import Engine
 from retrieval.index.ingest import Added, Received, add_article, fetch_article
+
+logger = logging.getLogger(__name__)
 
 SERVICES_KEY = "verbatim"
 #: Inline queries arrive as the user types, so they get a larger budget than questions.
@@ -99,7 +102,9 @@ class Services:
 
         engine_settings = self.settings.engine().model_copy(update={"progress": False})
         encoder = self.engine.index.encoder  # reuse the loaded model
-        build_index(self.settings.corpus, self.index_dir, engine_settings, encoder=encoder)
+        report = build_index(self.settings.corpus, self.index_dir, engine_settings, encoder=encoder)
+        for warning in report.warnings:  # for the operator; the admin sees the counts
+            logger.warning("%s", warning)
         return Engine.open(self.index_dir, engine_settings, encoder=encoder)
 
     def close(self) -> None:

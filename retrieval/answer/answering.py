@@ -45,7 +45,7 @@ def answer(
     it never declines (the harness uses that, then :func:`apply_threshold`, which is exactly
     the rule applied here).
     """
-    prepared = prepare(question)
+    prepared = prepare(question, index.language)
     shown = prepared.text or (question if isinstance(question, str) else "")
     if prepared.problem:
         return Answer(question=shown[:200], status="invalid_question", message=prepared.problem)

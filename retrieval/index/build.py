@@ -46,10 +46,12 @@ from retrieval.errors import (
 )
 from retrieval.index import manifest as mf
 from retrieval.index import store, store_read, store_write, vectors
-from retrieval.index.loaded import check_compatible
+from retrieval.index.loaded import check_compatible, check_language
 from retrieval.index.rows import term_set
 from retrieval.index.store_check import store_problem
 from retrieval.read.readers import SkippedFile, content_hash, corpus_files, read_file
+from retrieval.split.language import ENGLISH, Language, language_of
+from retrieval.split.language_check import language_warning
 from retrieval.split.segment import MAX_RUN_ON_CHARS, segment
 from retrieval.split.terms import acronym_key, acronyms, sentence_terms, terms_of
 from retrieval.types import Document, Passage, Sentence
@@ -63,6 +65,11 @@ KEEP_PREVIOUS = 1
 PASSAGE_TOKENS = 128
 #: Documents are segmented, embedded and stored this many sentences at a time (bounded memory).
 CHUNK_SENTENCES = 20_000
+#: The language check (``split.language_check``) reads about this many of a build's new
+#: sentences, at most ``SAMPLE_SENTENCES_PER_DOCUMENT`` from each document so that one long
+#: article does not speak for the corpus.
+SAMPLE_SENTENCES = 400
+SAMPLE_SENTENCES_PER_DOCUMENT = 40
 #: Texts go to the encoder at most about this many characters at a time: its tokenizer holds
 #: every text of a call at once (a one-line 49 MB file went to it whole and took 23 GB).
 #: A chunk of ordinary articles stays under it, so its texts are encoded as one call.
@@ -104,6 +111,8 @@ class BuildReport:
     wrote: bool = False
     full_rebuild_reason: str | None = None
     notes: tuple[str, ...] = field(default_factory=tuple)
+    #: Problems the person should act on (a corpus language the model or setting does not fit).
+    warnings: tuple[str, ...] = field(default_factory=tuple)
 
 
 def passage_text(document: Document, passage: Passage) -> str:
@@ -218,6 +227,7 @@ def _current(index_dir: Path, settings: EngineSettings) -> tuple[mf.Manifest | N
     try:
         current = mf.read(index_dir, migratable=True)
         check_compatible(index_dir, current, settings)
+        check_language(index_dir, current, settings)
         generation = mf.generation_dir(index_dir, current)
     except VerbatimError as exc:
         exists = (index_dir / mf.MANIFEST_FILE).exists()
@@ -367,7 +377,9 @@ def _update(
     say: Log,
     started: float,
 ) -> BuildReport:
-    conn = store.connect(generation / store.STORE_FILE)
+    language = language_of(current.language)
+    conn = store.connect(generation / store.STORE_FILE, language=language)
+    sample: list[str] = []
     try:
         _remove_orphans(conn, generation)
         plan = _plan(corpus, conn, say)
@@ -384,8 +396,10 @@ def _update(
                 vectors.truncate(generation / name, rows, dim)
             conn.execute("BEGIN IMMEDIATE")
             try:
-                removed = store_write.delete_documents(conn, sorted(plan.drop))
-                _store_documents(conn, generation, plan.todo, settings, encoder, say)
+                removed = store_write.delete_documents(conn, sorted(plan.drop), language=language)
+                sample = _store_documents(
+                    conn, generation, plan.todo, settings, encoder, say, language
+                )
                 if plan.files is not None:
                     store_write.replace_files(conn, plan.files)
                 store.set_meta(conn, updated_at=_now())
@@ -418,6 +432,8 @@ def _update(
         seconds=time.perf_counter() - started,
         wrote=changed or bool(notes),
         notes=tuple(notes),
+        # with nothing new to read, the sample is empty: only the model is judged
+        warnings=_warnings(settings, language, sample),
     )
 
 
@@ -433,13 +449,16 @@ def _new_generation(
     previous: mf.Manifest | None,
 ) -> BuildReport:
     plan = _plan(corpus, None, say)
+    language = language_of(settings.language)
     name = _generation_name()
     tmp_dir = index_dir / (name + TMP_SUFFIX)
     tmp_dir.mkdir()
     try:
-        conn = store.connect(tmp_dir / store.STORE_FILE)
+        conn = store.connect(tmp_dir / store.STORE_FILE, language=language)
         try:
-            _store_documents(conn, tmp_dir, plan.todo, settings, encoder, say, batched=True)
+            sample = _store_documents(
+                conn, tmp_dir, plan.todo, settings, encoder, say, language, batched=True
+            )
             if plan.files is not None:
                 with _transaction(conn):
                     store_write.replace_files(conn, plan.files)
@@ -466,6 +485,7 @@ def _new_generation(
             index_type=settings.index_type,
             built_at=_now(),
             corpus=plan.corpus_name or (previous.corpus if previous else None),
+            language=language.code,
         )
         _publish(index_dir, tmp_dir, name, manifest)
     except BaseException:
@@ -480,6 +500,7 @@ def _new_generation(
         seconds=time.perf_counter() - started,
         wrote=True,
         notes=tuple(notes),
+        warnings=_warnings(settings, language, sample),
     )
 
 
@@ -496,19 +517,21 @@ def _compact(
     tmp_dir = index_dir / (name + TMP_SUFFIX)
     tmp_dir.mkdir()
     dim = current.model.dimension
+    language = language_of(current.language)
     try:
         with contextlib.closing(store.connect(old / store.STORE_FILE)) as source:
             counts = store.stats(source)
             s_old = vectors.open_rows(old / vectors.SENTENCES_FILE, counts.sentence_rows, dim)
             p_old = vectors.open_rows(old / vectors.PASSAGES_FILE, counts.passage_rows, dim)
-            with contextlib.closing(store.connect(tmp_dir / store.STORE_FILE)) as conn:
+            target = store.connect(tmp_dir / store.STORE_FILE, language=language)
+            with contextlib.closing(target) as conn:
                 batch: list[tuple[store_write.NewDocument, np.ndarray, np.ndarray]] = []
                 for idx in store_read.document_indexes(source):
-                    batch.append(_copied(source, idx, s_old, p_old))
+                    batch.append(_copied(source, idx, s_old, p_old, language))
                     if sum(len(item.sentences) for item, _s, _p in batch) >= CHUNK_SENTENCES:
-                        _write_copied(conn, tmp_dir, batch, dim)
+                        _write_copied(conn, tmp_dir, batch, dim, language)
                         batch = []
-                _write_copied(conn, tmp_dir, batch, dim)
+                _write_copied(conn, tmp_dir, batch, dim, language)
                 with _transaction(conn):
                     store_write.replace_files(conn, store_write.file_states(source))
                 _fit_vector_index(conn, tmp_dir, settings, dim, say)
@@ -528,7 +551,11 @@ def _compact(
 
 
 def _copied(
-    source: sqlite3.Connection, idx: int, s_old: np.ndarray, p_old: np.ndarray
+    source: sqlite3.Connection,
+    idx: int,
+    s_old: np.ndarray,
+    p_old: np.ndarray,
+    language: Language,
 ) -> tuple[store_write.NewDocument, np.ndarray, np.ndarray]:
     """A stored document as it was segmented, with its vectors, ready for another store."""
     document, digest, source_file = store_read.stored_document(source, idx)
@@ -575,7 +602,7 @@ def _copied(
         passages=passages,
         sentence_terms=[term_set(r.terms) for r in s_rows],
         passage_terms=[term_set(r.terms) for r in p_rows],
-        acronyms=tuple(acronyms(s.text for s in sentences).items()),
+        acronyms=tuple(acronyms((s.text for s in sentences), language).items()),
     )
     s_vectors = np.asarray(s_old[[r.pos for r in s_rows]], dtype=np.float32)
     p_vectors = np.asarray(p_old[[r.pos for r in p_rows]], dtype=np.float32)
@@ -587,15 +614,16 @@ def _write_copied(
     folder: Path,
     batch: list[tuple[store_write.NewDocument, np.ndarray, np.ndarray]],
     dim: int,
+    language: Language,
 ) -> None:
     if not batch:
         return
     vectors.append(folder / vectors.SENTENCES_FILE, np.concatenate([s for _i, s, _p in batch]))
     vectors.append(folder / vectors.PASSAGES_FILE, np.concatenate([p for _i, _s, p in batch]))
     items = [item for item, _s, _p in batch]
-    keys = {a: acronym_key(a) for item in items for a, _name in item.acronyms}
+    keys = {a: acronym_key(a, language) for item in items for a, _name in item.acronyms}
     with _transaction(conn):
-        store_write.insert_documents(conn, items, acronym_key=keys)
+        store_write.insert_documents(conn, items, acronym_key=keys, language=language)
 
 
 def _generation_name() -> str:
@@ -628,6 +656,12 @@ def _common(index_dir: Path, plan: _Plan, reason: str | None) -> dict[str, objec
     }
 
 
+def _warnings(settings: EngineSettings, language: Language, sample: list[str]) -> tuple[str, ...]:
+    """What to tell about the corpus language, the language setting and the model."""
+    warning = language_warning(settings.model, language, sample)
+    return (warning,) if warning else ()
+
+
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
@@ -639,12 +673,17 @@ def _store_documents(
     settings: EngineSettings,
     encoder: Encoder,
     say: Log,
+    language: Language,
     *,
     batched: bool = False,
-) -> None:
-    """Segment, embed and store ``todo`` in chunks (``batched``: one transaction per chunk)."""
+) -> list[str]:
+    """Segment, embed and store ``todo`` in chunks (``batched``: one transaction per chunk).
+
+    Returns the first sentences stored (``SAMPLE_SENTENCES``): what the language check reads.
+    """
+    sample: list[str] = []
     if not todo:
-        return
+        return sample
     total = sum(len(doc.text) for doc, _h, _f in todo)
     say(f"segmenting and embedding {len(todo)} documents ({total:,} characters)")
     bar = _progress(settings.progress, total)
@@ -652,21 +691,24 @@ def _store_documents(
     sentences_in_chunk = 0
     try:
         for doc, digest, source_file in todo:
-            item = _prepare(doc, digest, source_file, settings.passage_sentences, say)
+            item = _prepare(doc, digest, source_file, settings.passage_sentences, say, language)
+            if len(sample) < SAMPLE_SENTENCES:
+                sample.extend(s.text for s in item.sentences[:SAMPLE_SENTENCES_PER_DOCUMENT])
             chunk.append(item)
             sentences_in_chunk += len(item.sentences)
             if sentences_in_chunk >= CHUNK_SENTENCES:
-                _write_chunk(conn, folder, chunk, encoder, batched)
+                _write_chunk(conn, folder, chunk, encoder, batched, language)
                 if bar is not None:
                     bar.update(sum(len(i.document.text) for i in chunk))
                 chunk, sentences_in_chunk = [], 0
         if chunk:
-            _write_chunk(conn, folder, chunk, encoder, batched)
+            _write_chunk(conn, folder, chunk, encoder, batched, language)
             if bar is not None:
                 bar.update(sum(len(i.document.text) for i in chunk))
     finally:
         if bar is not None:
             bar.close()
+    return sample
 
 
 def _progress(enabled: bool, total: int) -> Any:
@@ -678,23 +720,30 @@ def _progress(enabled: bool, total: int) -> Any:
 
 
 def _prepare(
-    doc: Document, digest: str, source_file: str | None, passage_sentences: int, say: Log
+    doc: Document,
+    digest: str,
+    source_file: str | None,
+    passage_sentences: int,
+    say: Log,
+    language: Language = ENGLISH,
 ) -> store_write.NewDocument:
     left_out: list[tuple[int, int]] = []
-    sentences, passages = segment(doc, passage_sentences=passage_sentences, left_out=left_out)
+    sentences, passages = segment(
+        doc, passage_sentences=passage_sentences, left_out=left_out, language=language.code
+    )
     if left_out:
         chars = sum(end - start for start, end in left_out)
         say(
             f"partly indexed {doc.id}: {chars:,} characters were not indexed, in runs of more "
             f"than {MAX_RUN_ON_CHARS:,} characters without a sentence end"
         )
-    s_terms = [sentence_terms(s.text) for s in sentences]
-    title_terms = frozenset(terms_of(doc.title)) if doc.title else frozenset()
+    s_terms = [sentence_terms(s.text, language) for s in sentences]
+    title_terms = frozenset(terms_of(doc.title, language)) if doc.title else frozenset()
     p_terms = [
         frozenset().union(*s_terms[p.first_sentence : p.last_sentence + 1], title_terms)
         for p in passages
     ]
-    defined = acronyms(s.text for s in sentences)
+    defined = acronyms((s.text for s in sentences), language)
     return store_write.NewDocument(
         document=doc,
         content_hash=digest,
@@ -713,6 +762,7 @@ def _write_chunk(
     items: list[store_write.NewDocument],
     encoder: Encoder,
     batched: bool,
+    language: Language,
 ) -> None:
     sentence_texts = [s.text for item in items for s in item.sentences]
     passage_texts = [passage_text(item.document, p) for item in items for p in item.passages]
@@ -720,12 +770,12 @@ def _write_chunk(
     p_vectors = _encode(encoder, passage_texts, max_tokens=PASSAGE_TOKENS)
     vectors.append(folder / vectors.SENTENCES_FILE, s_vectors)
     vectors.append(folder / vectors.PASSAGES_FILE, p_vectors)
-    keys = {a: acronym_key(a) for item in items for a, _name in item.acronyms}
+    keys = {a: acronym_key(a, language) for item in items for a, _name in item.acronyms}
     if batched:
         with _transaction(conn):
-            store_write.insert_documents(conn, items, acronym_key=keys)
+            store_write.insert_documents(conn, items, acronym_key=keys, language=language)
     else:
-        store_write.insert_documents(conn, items, acronym_key=keys)
+        store_write.insert_documents(conn, items, acronym_key=keys, language=language)
 
 
 def _encode(encoder: Encoder, texts: list[str], *, max_tokens: int | None = None) -> np.ndarray:

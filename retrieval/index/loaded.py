@@ -29,6 +29,7 @@ from retrieval.index.mapped import VectorState, read_state
 from retrieval.index.reader import Reader
 from retrieval.index.shared import Shared
 from retrieval.index.store_check import store_problem
+from retrieval.split.language import Language, LanguageError, language_of
 
 
 def check_compatible(index_dir: Path, manifest: mf.Manifest, settings: EngineSettings) -> None:
@@ -61,6 +62,32 @@ def check_compatible(index_dir: Path, manifest: mf.Manifest, settings: EngineSet
         raise IndexMismatchError(msg)
 
 
+def check_language(index_dir: Path, manifest: mf.Manifest, settings: EngineSettings) -> None:
+    """Refuse to update an index built for another corpus language (with the rebuild hint).
+
+    Only indexing asks: answering reads an index in the language its manifest records.
+    """
+    if manifest.language != settings.language:
+        msg = (
+            f"The index at {index_dir} was built for the language {manifest.language!r} but the "
+            f"language configured now is {settings.language!r} (VERBATIM_LANGUAGE or "
+            f"--language). Rebuild it with: {rebuild_hint(str(index_dir), manifest.corpus)}"
+        )
+        raise IndexMismatchError(msg)
+
+
+def index_language(index_dir: Path, manifest: mf.Manifest) -> Language:
+    """The language an open index answers in: its manifest's, whatever the settings say."""
+    try:
+        return language_of(manifest.language)
+    except LanguageError as exc:
+        msg = (
+            f"The index at {index_dir} was built for a language this Verbatim cannot read "
+            f"({exc}). Rebuild it with: {rebuild_hint(str(index_dir), manifest.corpus)}"
+        )
+        raise IndexMismatchError(msg) from exc
+
+
 def _one_blas_thread() -> None:
     """Keep numpy's BLAS to one thread in an answering process (FAISS: ``vectors.load``).
 
@@ -89,6 +116,7 @@ class LoadedIndex:
         self.index_dir = index_dir
         self.generation = generation
         self.manifest = manifest
+        self.language = index_language(index_dir, manifest)
         self.encoder = encoder
         self.dimension = manifest.model.dimension
         self.shared = Shared()
@@ -106,6 +134,7 @@ class LoadedIndex:
         stamp = manifest_stamp(index_dir)
         manifest = mf.read(index_dir)
         check_compatible(index_dir, manifest, settings)
+        index_language(index_dir, manifest)
         generation = mf.generation_dir(index_dir, manifest)
         hint = rebuild_hint(str(index_dir), manifest.corpus)
         encoder = encoder or Encoder(
@@ -190,12 +219,12 @@ class LoadedIndex:
         """A consistent view for one answer: one read transaction, rows cached."""
         conn = self.conn
         if conn.in_transaction:  # nested in another reader of this thread: share its snapshot
-            yield Reader(self.shared, conn, self.state, self.dimension)
+            yield Reader(self.shared, conn, self.state, self.dimension, self.language)
             return
         conn.execute("BEGIN")
         try:
             state = self.refresh()
-            yield Reader(self.shared, conn, state, self.dimension)
+            yield Reader(self.shared, conn, state, self.dimension, self.language)
         finally:
             conn.execute("COMMIT")
 

@@ -22,6 +22,7 @@ from retrieval.errors import (
     not_a_folder,
     rebuild_hint,
 )
+from retrieval.split.language import DEFAULT_LANGUAGE
 
 SCHEMA_VERSION = 3
 #: Older schemas that ``verbatim index`` brings up to date in place, re-embedding nothing:
@@ -68,6 +69,9 @@ class Manifest(BaseModel):
     index_type: str
     built_at: str
     corpus: str | None = None
+    #: The corpus language (ISO 639-1): stems, stopwords, sentence rules and full-text tables
+    #: follow it (``retrieval.split.language``). Manifests written before it existed are English.
+    language: str = DEFAULT_LANGUAGE
 
 
 def read(index_dir: Path, *, migratable: bool = False) -> Manifest:

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
 from retrieval.errors import StoreUnavailableError
-from retrieval.index.store import FTS_TOKENIZER
+from retrieval.split.language import Language
 
 #: Milvus's largest VARCHAR, in bytes.
 VARCHAR_BYTES = 65_535
@@ -141,14 +141,18 @@ def quoted(value: str) -> str:
 class Tokenizer:
     """The full-text tokens SQLite's FTS5 makes of a text (the embedded store's postings).
 
-    The embedded store matches words with FTS5 (``store.FTS_TOKENIZER``: Porter stems of
-    Unicode-folded words); the Milvus store keeps posting lists of the same tokens, made by the
-    same tokenizer in an in-memory table, so both stores find the same rows for a word.
+    The embedded store matches words with FTS5 (``Language.fts_tokenizer`` over
+    ``Language.fts_text``: for English, Porter stems of Unicode-folded words); the Milvus store
+    keeps posting lists of the same tokens, made by the same tokenizer from the same text in an
+    in-memory table, so both stores find the same rows for a word.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, language: Language) -> None:
+        """``language`` is the index's (its manifest's)."""
+        self._fts_text = language.fts_text
         self._conn = sqlite3.connect(":memory:", check_same_thread=False)
-        self._conn.execute(f"CREATE VIRTUAL TABLE t USING fts5(text, tokenize='{FTS_TOKENIZER}')")
+        tokenizer = language.fts_tokenizer
+        self._conn.execute(f"CREATE VIRTUAL TABLE t USING fts5(text, tokenize='{tokenizer}')")
         self._conn.execute("CREATE VIRTUAL TABLE v USING fts5vocab(t, 'instance')")
         self._words: dict[str, tuple[str, ...]] = {}
 
@@ -157,7 +161,10 @@ class Tokenizer:
         conn = self._conn
         conn.execute("BEGIN")
         try:
-            conn.executemany("INSERT INTO t (rowid, text) VALUES (?, ?)", rows)
+            conn.executemany(
+                "INSERT INTO t (rowid, text) VALUES (?, ?)",
+                ((row, self._fts_text(text)) for row, text in rows),
+            )
             found: dict[str, list[int]] = {}
             for term, doc in conn.execute("SELECT DISTINCT term, doc FROM v ORDER BY term, doc"):
                 found.setdefault(str(term), []).append(int(doc))
@@ -172,7 +179,7 @@ class Tokenizer:
             conn = self._conn
             conn.execute("BEGIN")
             try:
-                conn.execute("INSERT INTO t (rowid, text) VALUES (1, ?)", (word,))
+                conn.execute("INSERT INTO t (rowid, text) VALUES (1, ?)", (self._fts_text(word),))
                 known = tuple(str(r[0]) for r in conn.execute("SELECT term FROM v ORDER BY offset"))
             finally:
                 conn.execute("ROLLBACK")

@@ -37,6 +37,7 @@ from retrieval.config import EngineSettings
 from retrieval.index import manifest as mf
 from retrieval.index import milvus_schema as ms
 from retrieval.index import store, vectors
+from retrieval.split.language import Language, language_of
 
 Log = Callable[[str], None]
 
@@ -136,7 +137,10 @@ def _sync(client: Any, index_dir: Path, settings: EngineSettings, say: Log) -> N
         touched = _removed_terms(client, names, removed)
         new = version + 1
         say(f"Milvus: adding {len(added)} documents, removing {len(removed)}")
-        touched |= _write_documents(client, names, conn, generation, current, dim, added, new)
+        language = language_of(manifest.language)
+        touched |= _write_documents(
+            client, names, conn, generation, current, dim, added, new, language
+        )
         _write_term_df(client, names["term_df"], conn, sorted(touched), new)
         for collection in names.values():
             client.flush(collection)
@@ -247,11 +251,15 @@ def _write_documents(
     dim: int,
     documents: Sequence[dict[str, Any]],
     new: int,
+    language: Language,
 ) -> set[str]:
-    """Write ``documents`` with all their rows; returns the stored terms they hold."""
+    """Write ``documents`` with all their rows; returns the stored terms they hold.
+
+    ``language`` is the index's: posting lists hold the tokens its full-text tables hold.
+    """
     s_vectors = vectors.open_rows(generation / vectors.SENTENCES_FILE, current.sentence_rows, dim)
     p_vectors = vectors.open_rows(generation / vectors.PASSAGES_FILE, current.passage_rows, dim)
-    tokenizer = ms.Tokenizer()
+    tokenizer = ms.Tokenizer(language)
     terms: set[str] = set()
     for doc in documents:
         key = document_key(doc["idx"], doc["first_sentence"], doc["first_passage"])

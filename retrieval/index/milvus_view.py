@@ -35,7 +35,7 @@ from embeddings import Encoder
 from retrieval.config import EngineSettings
 from retrieval.errors import IndexMismatchError, IndexMissingError
 from retrieval.index import milvus_schema as ms
-from retrieval.index.loaded import check_compatible
+from retrieval.index.loaded import check_compatible, index_language
 from retrieval.index.manifest import Manifest
 from retrieval.index.milvus_sync import query_all, read_meta
 from retrieval.index.milvus_terms import MilvusTermReads
@@ -87,10 +87,11 @@ class MilvusIndex:
         self.prefix = settings.milvus_prefix
         self.client = client
         self.manifest = Manifest.model_validate(meta["manifest"])
+        self.language = index_language(index_dir, self.manifest)
         self.encoder = encoder
         self.tag = str(meta["generation"])
         self.names = {k: ms.name(self.prefix, self.tag, k) for k in ms.COLLECTIONS}
-        self.tokenizer = ms.Tokenizer()
+        self.tokenizer = ms.Tokenizer(self.language)
         self.lock = threading.Lock()
         self.cache_version = -1
         self.caches: dict[str, dict[Any, Any]] = {}
@@ -220,6 +221,7 @@ class MilvusReader(MilvusTermReads):
 
     def __init__(self, index: MilvusIndex, meta: dict) -> None:
         self.index = index
+        self.language = index.language
         self.client = index.client
         self.names = index.names
         self.version = int(meta["version"])

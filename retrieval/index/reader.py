@@ -17,6 +17,7 @@ from retrieval.index.mapped import VectorState, nearest, vector_rows
 from retrieval.index.rows import DocumentRow, PassageRow, SentenceRow, Stats, TermFacts
 from retrieval.index.shared import ROW_CACHE_ROWS, Shared
 from retrieval.index.view import Kind, TermCaches
+from retrieval.split.language import Language
 
 #: Dense searches find at least this many, kept for the rest of the answer.
 DENSE_MIN = 32
@@ -26,9 +27,16 @@ class Reader:
     """Rows, vectors, text and term statistics for one answer, each read once."""
 
     def __init__(
-        self, shared: Shared, conn: sqlite3.Connection, state: VectorState, dimension: int
+        self,
+        shared: Shared,
+        conn: sqlite3.Connection,
+        state: VectorState,
+        dimension: int,
+        language: Language,
     ) -> None:
+        """``language`` is the index's: its full-text tables hold ``language.fts_text``."""
         self.shared = shared
+        self.language = language
         self.conn = conn
         self.state = state
         self.dimension = dimension
@@ -80,11 +88,13 @@ class Reader:
 
     def lexical(self, kind: Kind, terms: Sequence[str], limit: int) -> list[tuple[int, float]]:
         """BM25 matches of live sentences or passages, best first."""
-        return store_read.lexical(self.conn, kind, store_read.fts_query(terms), limit)
+        query = store_read.fts_query(self.language.fts_terms(terms))
+        return store_read.lexical(self.conn, kind, query, limit)
 
     def postings(self, kind: Kind, terms: Sequence[str]) -> np.ndarray:
         """Positions of the live sentences or passages holding any of ``terms`` (unranked)."""
-        return store_read.postings(self.conn, kind, store_read.fts_query(terms))
+        query = store_read.fts_query(self.language.fts_terms(terms))
+        return store_read.postings(self.conn, kind, query)
 
     # -- statistics --------------------------------------------------------------------------
 

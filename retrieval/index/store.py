@@ -21,16 +21,18 @@ import urllib.parse
 from pathlib import Path
 
 from retrieval.index.rows import Stats
+from retrieval.split.language import ENGLISH, ENGLISH_FTS_TOKENIZER, Language
 
 STORE_FILE = "store.sqlite3"
-#: Porter stemming plus Unicode folding: "declared" matches "declare", "Mosul" matches "mosul".
-FTS_TOKENIZER = "porter unicode61 remove_diacritics 2"
+#: The English full-text tokenizer (``language.ENGLISH_FTS_TOKENIZER``); a store's own is its
+#: language's (``Language.fts_tokenizer``).
+FTS_TOKENIZER = ENGLISH_FTS_TOKENIZER
 #: SQLite limits host parameters per statement; lookups by position go in chunks this long.
 IN_CHUNK = 500
 #: Page cache per connection (negative: KiB). Small: the OS page cache does the real work.
 CACHE_KIB = 16_384
 
-_SCHEMA = f"""
+_SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS documents (
     idx INTEGER PRIMARY KEY,
@@ -89,13 +91,23 @@ CREATE TABLE IF NOT EXISTS acronyms (
 CREATE INDEX IF NOT EXISTS acronyms_by_term ON acronyms(term);
 CREATE INDEX IF NOT EXISTS acronyms_by_key ON acronyms(key);
 CREATE INDEX IF NOT EXISTS acronyms_by_doc ON acronyms(doc);
+"""
+#: English full text reads the sentences' own text; other languages index their stems, which
+#: no table holds, so their sentence table is contentless like the passages'.
+_FTS_SCHEMA = """
 CREATE VIRTUAL TABLE IF NOT EXISTS sentences_fts USING fts5(
-    text, content='sentences', content_rowid='pos', tokenize='{FTS_TOKENIZER}'
+    text, {sentences_content}, tokenize='{tokenizer}'
 );
 CREATE VIRTUAL TABLE IF NOT EXISTS passages_fts USING fts5(
-    text, content='', tokenize='{FTS_TOKENIZER}'
+    text, content='', tokenize='{tokenizer}'
 );
 """
+
+
+def _fts_schema(language: Language) -> str:
+    content = "content=''" if language.stems_in_fts else "content='sentences', content_rowid='pos'"
+    return _FTS_SCHEMA.format(sentences_content=content, tokenizer=language.fts_tokenizer)
+
 
 #: Counters kept in ``meta``: rows ever given out (= vector rows) and live rows.
 META_KEYS = (
@@ -113,8 +125,13 @@ def _uri(path: Path, mode: str) -> str:
     return f"file:{urllib.parse.quote(str(path.resolve()))}?mode={mode}"
 
 
-def connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
-    """Open the store (creating it when writable); WAL so readers never wait for a writer."""
+def connect(
+    path: Path, *, readonly: bool = False, language: Language = ENGLISH
+) -> sqlite3.Connection:
+    """Open the store (creating it when writable); WAL so readers never wait for a writer.
+
+    ``language`` decides the full-text tables of a new store; an existing one keeps its own.
+    """
     if readonly:
         conn = sqlite3.connect(
             _uri(path, "ro"), uri=True, check_same_thread=False, isolation_level=None
@@ -123,7 +140,7 @@ def connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
         conn = sqlite3.connect(_uri(path, "rwc"), uri=True, isolation_level=None)
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=FULL")
-        conn.executescript(_SCHEMA)
+        conn.executescript(_SCHEMA + _fts_schema(language))
         _migrate(conn)
     conn.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
     return conn

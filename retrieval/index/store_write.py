@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from retrieval.index.rows import term_string
 from retrieval.index.store import IN_CHUNK, pages_column, set_meta, stats
+from retrieval.split.language import ENGLISH, Language
 from retrieval.types import Document, Passage, Sentence
 
 
@@ -62,8 +63,14 @@ class Removed:
     passage_positions: tuple[int, ...]
 
 
-def delete_documents(conn: sqlite3.Connection, doc_ids: Iterable[str]) -> Removed:
-    """Remove documents with their rows, full-text entries, term counts and acronyms."""
+def delete_documents(
+    conn: sqlite3.Connection, doc_ids: Iterable[str], *, language: Language = ENGLISH
+) -> Removed:
+    """Remove documents with their rows, full-text entries, term counts and acronyms.
+
+    ``language`` is the store's: FTS5 deletes an entry given the text it indexed.
+    """
+    fts_text = language.fts_text
     sentence_positions: list[int] = []
     passage_positions: list[int] = []
     df: Counter[tuple[str, int]] = Counter()
@@ -83,7 +90,7 @@ def delete_documents(conn: sqlite3.Connection, doc_ids: Iterable[str]) -> Remove
         ).fetchall():
             conn.execute(
                 "INSERT INTO sentences_fts (sentences_fts, rowid, text) VALUES ('delete', ?, ?)",
-                (pos, s_text),
+                (pos, fts_text(s_text)),
             )
             df.update((term, 0) for term in terms.split())
             sentence_positions.append(pos)
@@ -93,7 +100,7 @@ def delete_documents(conn: sqlite3.Connection, doc_ids: Iterable[str]) -> Remove
         ).fetchall():
             conn.execute(
                 "INSERT INTO passages_fts (passages_fts, rowid, text) VALUES ('delete', ?, ?)",
-                (pos, text[start:end]),
+                (pos, fts_text(text[start:end])),
             )
             df.update((term, 1) for term in terms.split())
             passage_positions.append(pos)
@@ -147,12 +154,18 @@ class NewDocument:
 
 
 def insert_documents(
-    conn: sqlite3.Connection, items: Sequence[NewDocument], *, acronym_key: dict[str, str]
+    conn: sqlite3.Connection,
+    items: Sequence[NewDocument],
+    *,
+    acronym_key: dict[str, str],
+    language: Language = ENGLISH,
 ) -> tuple[int, int]:
     """Store documents at the next free positions; return the first sentence/passage position.
 
-    ``acronym_key`` maps an acronym to its stemmed lower-case form (how a question spells it).
+    ``acronym_key`` maps an acronym to its stemmed lower-case form (how a question spells it);
+    ``language`` is the store's, whose full-text tables hold ``Language.fts_text`` of each row.
     """
+    fts_text = language.fts_text
     current = stats(conn)
     s_next, p_next = current.sentence_rows, current.passage_rows
     first = (s_next, p_next)
@@ -201,7 +214,7 @@ def insert_documents(
         )
         conn.executemany(
             "INSERT INTO sentences_fts (rowid, text) VALUES (?, ?)",
-            [(s_next + s.ordinal, s.text) for s in item.sentences],
+            [(s_next + s.ordinal, fts_text(s.text)) for s in item.sentences],
         )
         conn.executemany(
             "INSERT INTO passages (pos, doc, ordinal, start, end, first, last, terms) "
@@ -222,7 +235,7 @@ def insert_documents(
         )
         conn.executemany(
             "INSERT INTO passages_fts (rowid, text) VALUES (?, ?)",
-            [(p_next + p.ordinal, doc.text[p.start : p.end]) for p in item.passages],
+            [(p_next + p.ordinal, fts_text(doc.text[p.start : p.end])) for p in item.passages],
         )
         conn.executemany(
             "INSERT INTO acronyms (doc, acronym, key, term) VALUES (?, ?, ?, ?)",

@@ -20,6 +20,7 @@ import numpy as np
 from embeddings import Encoder
 from retrieval.index.manifest import Manifest
 from retrieval.index.rows import DocumentRow, PassageRow, SentenceRow, Stats, TermFacts
+from retrieval.split.language import Language
 
 #: What a search runs over: sentence rows or passage rows.
 Kind = Literal["sentences", "passages"]
@@ -29,6 +30,9 @@ TermCaches = tuple[dict[str, frozenset[str]], dict[str, TermFacts]]
 
 class IndexView(Protocol):
     """One answer's consistent view of an index: every read sees the same version."""
+
+    #: The index's language: terms are its stems; ``lexical`` and ``postings`` take words.
+    language: Language
 
     # -- candidates ------------------------------------------------------------------------
 
@@ -126,6 +130,8 @@ class OpenIndex(Protocol):
 
     index_dir: Path
     manifest: Manifest
+    #: The language the index was built for (its manifest's): questions are stemmed in it.
+    language: Language
     encoder: Encoder
 
     def reader(self) -> AbstractContextManager[IndexView]:

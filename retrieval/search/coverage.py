@@ -15,7 +15,6 @@ import numpy as np
 
 from retrieval.index.rows import TermFacts
 from retrieval.index.view import IndexView
-from retrieval.split.terms import stem
 
 #: Name variants: "iraq" and "iraqi", "syria" and "syrian" differ by at most this many letters.
 VARIANT_EXTRA_LETTERS = 2
@@ -62,7 +61,9 @@ class QueryTerms:
         forms: Mapping[str, Sequence[str]] | None = None,
     ) -> None:
         """The caches may be shared between questions over one store version. ``forms``
-        maps a term to other stems present in place of it (see :func:`query_terms`)."""
+        maps a term to other stems present in place of it (see :func:`query_terms`). Words
+        are stemmed in the index's language (``view.language``)."""
+        stem = self._stem = view.language.stem
         self.stems = list(dict.fromkeys(stem(t) for t in terms))
         # tuples in the order given, not sets: the order of ``other_forms`` decides ties in
         # the lexical candidate search, and set order changes from run to run
@@ -94,12 +95,12 @@ class QueryTerms:
 
     def sentence_frequency(self, word: str) -> int:
         """How many sentences hold ``word`` (after stemming; 0 for a word not asked about)."""
-        known = self._frequencies.get(stem(word))
+        known = self._frequencies.get(self._stem(word))
         return known[0] if known is not None else 0
 
     def weight(self, word: str, *, passages: bool = False) -> float:
         """The IDF of ``word`` among sentences (or passages); 0 for a word not asked about."""
-        known = self._frequencies.get(stem(word))
+        known = self._frequencies.get(self._stem(word))
         if known is None:
             return 0.0
         total = self._totals[1] if passages else self._totals[0]
@@ -160,7 +161,7 @@ class QueryTerms:
         chosen = self.stems
         weights = self.passage_weights if passages else self.sentence_weights
         if only is not None:
-            wanted = {stem(t) for t in only}
+            wanted = {self._stem(t) for t in only}
             keep = [i for i, s in enumerate(self.stems) if s in wanted]
             chosen = [self.stems[i] for i in keep]
             weights = weights[keep] if keep else np.zeros(0)

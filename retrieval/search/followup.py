@@ -6,8 +6,9 @@ says whether a question points back (a pronoun, "there", "then", "that", "the sa
 opening "and", or too few words to stand alone) and names nothing the conversation has not
 named already; :func:`in_context` then carries into retrieval the subject words, names and
 numbers of the earlier question and the names and numbers of the quote that answered it. A
-question naming something new starts afresh. English question words only; nothing here knows
-any corpus.
+question naming something new starts afresh. English question words only (in an index of
+another language only the short, elliptical follow-ups are told); nothing here knows any
+corpus.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from dataclasses import replace
 
 from retrieval.search.forms import forms_of
 from retrieval.search.query import MAX_QUERY_TERMS, Prepared, focus_terms, prepare
-from retrieval.split.terms import stem
+from retrieval.split.language import ENGLISH
 from retrieval.types import PriorTurn
 
 #: Words that point back at something said before.
@@ -75,6 +76,7 @@ def _pointing_that(words: list[str], i: int) -> bool:
 
 def own_names(prepared: Prepared, prior: PriorTurn) -> tuple[str, ...]:
     """The question's names (not numbers) that the earlier question and answer never used."""
+    stem = prepared.language.stem
     said = {stem(w.lower()) for w in _WORD.findall(_said(prior))}
     return tuple(
         name
@@ -125,7 +127,8 @@ def in_context(prepared: Prepared, prior: PriorTurn) -> Prepared:
     earlier questions are known to the asker, so the answer type looks past them.
     """
     earlier = _earlier_questions(prior)
-    earlier_prepared = [prepare(q) for q in earlier]
+    language = prepared.language
+    earlier_prepared = [prepare(q, language) for q in earlier]
     own = set(prepared.terms)
     carried_terms = dict.fromkeys(t for p in earlier_prepared for t in p.terms if t not in own)
     carried = tuple(carried_terms)[:MAX_QUERY_TERMS]
@@ -133,7 +136,7 @@ def in_context(prepared: Prepared, prior: PriorTurn) -> Prepared:
     for p in earlier_prepared:
         names.extend(p.focus)
     for quote in prior.quotes[:QUOTES_CARRIED]:
-        names.extend(focus_terms(quote.text))
+        names.extend(focus_terms(quote.text, language))
     known = tuple(dict.fromkeys(w.lower() for q in earlier for w in _WORD.findall(q)))
     return replace(
         prepared,
@@ -142,5 +145,6 @@ def in_context(prepared: Prepared, prior: PriorTurn) -> Prepared:
         focus=tuple(dict.fromkeys(names))[:MAX_QUERY_TERMS],
         context_text=" ".join([*earlier, prepared.text]),
         known=known,
-        forms=forms_of(prepared.terms),
+        # irregular forms come from an English lexicon (lemminflect)
+        forms=forms_of(prepared.terms) if language.code == ENGLISH.code else (),
     )

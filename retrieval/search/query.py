@@ -13,7 +13,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from retrieval.split.terms import STOPWORDS
+from retrieval.split.language import ENGLISH, Language
 
 MAX_QUESTION_CHARS = 1_000
 MAX_QUERY_TERMS = 32
@@ -51,6 +51,8 @@ class Prepared:
     #: For a follow-up: the question's words with the stems of their irregular forms
     #: ("blown": "blow", "blew"), which count as the word itself.
     forms: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    #: The language the question was read in (the index's): its stopwords left ``terms``.
+    language: Language = ENGLISH
 
 
 def _printable_share(text: str) -> float:
@@ -65,8 +67,12 @@ def _printable_share(text: str) -> float:
     return 1.0 - bad / len(text)
 
 
-def prepare(question: object) -> Prepared:
-    """Clean a raw question: drop markup and control characters, check it is a question."""
+def prepare(question: object, language: Language = ENGLISH) -> Prepared:
+    """Clean a raw question: drop markup and control characters, check it is a question.
+
+    ``language`` is the index's (``OpenIndex.language``): its stopwords are left out of the
+    terms, which the index's view stems in the same language.
+    """
     if not isinstance(question, str):
         return Prepared("", (), "Please send your question as text.")
     if len(question) > MAX_QUESTION_CHARS * 20:
@@ -91,17 +97,23 @@ def prepare(question: object) -> Prepared:
     words = [w.lower() for w in _WORD.findall(text)]
     if not any(ch.isalnum() for ch in text):
         return Prepared(text, (), "Please ask a question in words.")
-    terms = tuple(dict.fromkeys(w for w in words if w not in STOPWORDS and w.strip("_")))
-    return Prepared(text, terms[:MAX_QUERY_TERMS], focus=focus_terms(text))
+    stopwords = language.stopwords
+    terms = tuple(dict.fromkeys(w for w in words if w not in stopwords and w.strip("_")))
+    return Prepared(
+        text, terms[:MAX_QUERY_TERMS], focus=focus_terms(text, language), language=language
+    )
 
 
-def focus_terms(text: str) -> tuple[str, ...]:
-    """Lower-cased names and numbers: capitalised words after the first word, and digits."""
+def focus_terms(text: str, language: Language = ENGLISH) -> tuple[str, ...]:
+    """Lower-cased names and numbers: capitalised words after the first word, and digits.
+
+    Capitals tell names in English; in German they mark every noun, which then counts too.
+    """
     focus: list[str] = []
     for i, match in enumerate(_WORD.finditer(text)):
         word = match.group()
         lower = word.lower()
-        if lower in STOPWORDS:
+        if lower in language.stopwords:
             continue
         named = i > 0 and word[:1].isupper()
         if named or any(ch.isdigit() for ch in word) or (len(word) > 1 and word.isupper()):

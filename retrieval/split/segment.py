@@ -20,6 +20,7 @@ import re
 import sentencex
 
 from retrieval.read.cleaning import looks_wrapped
+from retrieval.split.language import DEFAULT_LANGUAGE
 from retrieval.types import Document, Passage, Sentence, Span
 
 #: Longer "sentences" (tables, run-on text) are cut at whitespace into pieces this long.
@@ -32,8 +33,6 @@ SEGMENT_WINDOW_CHARS = 8_000
 #: A sentence end this close to a window's end is decided again in the next window, which
 #: sees what follows it.
 WINDOW_MARGIN_CHARS = 200
-#: The segmenter's language rules.
-LANGUAGE = "en"
 #: Paragraphs of at most this many sentences are grouped with their short neighbours.
 SHORT_PARAGRAPH_SENTENCES = 1
 _WORD = re.compile(r"\w")
@@ -45,6 +44,7 @@ def segment(
     *,
     passage_sentences: int,
     left_out: list[tuple[int, int]] | None = None,
+    language: str = DEFAULT_LANGUAGE,
 ) -> tuple[list[Sentence], list[Passage]]:
     """Sentences and passages of ``document``'s indexable spans (all its text when it has none).
 
@@ -54,6 +54,7 @@ def segment(
     equal size. Sentences with no letter or
     digit ("—", "***") are left out. The ``[start, end)`` ranges of run-on text left out of
     the index (past ``MAX_RUN_ON_CHARS``) are appended to ``left_out`` when it is given.
+    ``language`` (ISO 639-1) picks sentencex's rules ("z. B." ends no German sentence).
     """
     if passage_sentences < 1:
         raise ValueError(f"passage_sentences must be at least 1, not {passage_sentences}")
@@ -61,7 +62,8 @@ def segment(
     sentences: list[Sentence] = []
     passages: list[Passage] = []
     dropped = left_out if left_out is not None else []
-    for bounds in _units(text, _paragraphs(text, _spans(document)), passage_sentences, dropped):
+    paragraphs = _paragraphs(text, _spans(document))
+    for bounds in _units(text, paragraphs, passage_sentences, dropped, language):
         for group in _groups(len(bounds), passage_sentences):
             first = len(sentences)
             for index in group:
@@ -94,6 +96,7 @@ def _units(
     paragraphs: list[tuple[int, int]],
     passage_sentences: int,
     left_out: list[tuple[int, int]],
+    language: str,
 ) -> list[list[tuple[int, int]]]:
     """Sentence ranges per passage unit: a paragraph, or a run of short paragraphs.
 
@@ -103,7 +106,7 @@ def _units(
     units: list[list[tuple[int, int]]] = []
     run: list[tuple[int, int]] = []
     for start, end in paragraphs:
-        bounds = _sentence_bounds(text, start, end, left_out)
+        bounds = _sentence_bounds(text, start, end, left_out, language)
         if not bounds:
             continue
         if len(bounds) > SHORT_PARAGRAPH_SENTENCES:
@@ -159,11 +162,11 @@ def _block_paragraphs(text: str, block: list[tuple[int, int]]) -> list[tuple[int
 
 
 def _sentence_bounds(
-    text: str, start: int, end: int, left_out: list[tuple[int, int]]
+    text: str, start: int, end: int, left_out: list[tuple[int, int]], language: str
 ) -> list[tuple[int, int]]:
     """Sentence ranges in ``text[start:end]``, whitespace trimmed, long ones cut."""
     bounds: list[tuple[int, int]] = []
-    for s, e in _segments(text, start, end):
+    for s, e in _segments(text, start, end, language):
         s, e = _trim(text, s, e)
         if e - s > MAX_RUN_ON_CHARS:
             cut = _whitespace_before(text, s, s + MAX_RUN_ON_CHARS)
@@ -175,7 +178,7 @@ def _sentence_bounds(
     return [(s, e) for s, e in bounds if _WORD.search(text, s, e)]
 
 
-def _segments(text: str, start: int, end: int) -> list[tuple[int, int]]:
+def _segments(text: str, start: int, end: int, language: str) -> list[tuple[int, int]]:
     """The segmenter's sentences of ``text[start:end]``, untrimmed, found window by window.
 
     A window's last sentences, which its end may have cut, are found again at the start of
@@ -183,13 +186,13 @@ def _segments(text: str, start: int, end: int) -> list[tuple[int, int]]:
     first sentence the windows after it find.
     """
     if end - start <= SEGMENT_WINDOW_CHARS:
-        return _found(text, start, end)
+        return _found(text, start, end, language)
     out: list[tuple[int, int]] = []
     run_start: int | None = None
     pos = start
     while pos < end:
         stop = min(end, pos + SEGMENT_WINDOW_CHARS)
-        found = _found(text, pos, stop)
+        found = _found(text, pos, stop, language)
         if stop < end:
             if len(found) < 2:  # no sentence ends in this window: a run goes on
                 run_start = pos if run_start is None else run_start
@@ -208,12 +211,12 @@ def _segments(text: str, start: int, end: int) -> list[tuple[int, int]]:
     return out
 
 
-def _found(text: str, start: int, end: int) -> list[tuple[int, int]]:
+def _found(text: str, start: int, end: int, language: str) -> list[tuple[int, int]]:
     """One segmenter call: its sentences of ``text[start:end]``, and any text it left over."""
     chunk = text[start:end]
     out: list[tuple[int, int]] = []
     last = 0
-    for found in sentencex.get_sentence_boundaries(LANGUAGE, chunk):
+    for found in sentencex.get_sentence_boundaries(language, chunk):
         s, e = max(found["start_index"], last), min(found["end_index"], len(chunk))
         if s >= e:
             continue

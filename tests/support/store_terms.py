@@ -13,13 +13,15 @@ import numpy as np
 
 from retrieval.index import store_read
 from retrieval.index.rows import TermFacts
+from retrieval.split.language import ENGLISH, Language
 
 
 class StoreTerms:
     """The term statistics and postings of :class:`retrieval.index.view.IndexView`."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: sqlite3.Connection, language: Language = ENGLISH) -> None:
         self.conn = conn
+        self.language = language
 
     def term_facts(self, stems: Sequence[str]) -> dict[str, TermFacts]:
         return store_read.term_facts(self.conn, stems)
@@ -31,4 +33,5 @@ class StoreTerms:
         return store_read.terms_with_prefix(self.conn, prefix, longest=longest)
 
     def postings(self, kind: str, terms: Sequence[str]) -> np.ndarray:
-        return store_read.postings(self.conn, kind, store_read.fts_query(terms))
+        query = store_read.fts_query(self.language.fts_terms(terms))
+        return store_read.postings(self.conn, kind, query)

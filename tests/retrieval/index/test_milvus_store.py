@@ -17,11 +17,13 @@ from pathlib import Path
 import pytest
 
 from embeddings import Encoder
+from retrieval.answer.answering import answer
 from retrieval.config import EngineSettings
 from retrieval.engine import Engine
 from retrieval.errors import StoreUnavailableError
 from retrieval.index.build import build_index
 from retrieval.index.stores import open_index
+from tests.support.german import GERMAN_ARTICLES
 from tests.support.milvus import MilvusServer, free_port, server_binary
 
 pytest.importorskip("pymilvus", reason="the Milvus store needs pymilvus (the cluster extra)")
@@ -147,6 +149,35 @@ def test_update_is_mirrored(
         assert answer.quotes and "4,711 gulls" in answer.quotes[0].text
     finally:
         engine.close()
+
+
+def test_a_german_index_is_mirrored_with_its_stems(
+    tmp_path: Path, engine_settings: EngineSettings, encoder: Encoder, milvus_uri: str
+) -> None:
+    """Milvus posting lists hold the tokens of the index's language: German stems here."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for name, text in GERMAN_ARTICLES.items():
+        (corpus / name).write_text(text, encoding="utf-8")
+    index_dir = tmp_path / "index"
+    german = engine_settings.model_copy(update={"language": "de"})
+    build_index(corpus, index_dir, _milvus(german, milvus_uri, "german_"), encoder=encoder)
+    # opened with English settings: both stores answer in the manifest's language
+    embedded = open_index(index_dir, engine_settings, encoder=encoder)
+    milvus = open_index(index_dir, _milvus(engine_settings, milvus_uri, "german_"), encoder=encoder)
+    try:
+        assert embedded.language.code == milvus.language.code == "de"
+        with embedded.reader() as e, milvus.reader() as m:
+            for words in (["glocke"], ["glocken", "fähre"], ["kirchturms"]):
+                found = e.postings("sentences", words)
+                assert len(found) and m.postings("sentences", words).tolist() == found.tolist()
+        question = "Wann wurde die neue Glocke geweiht?"
+        ours = answer(question, milvus, top_k=3, min_relevance=float("-inf")).quotes
+        theirs = answer(question, embedded, top_k=3, min_relevance=float("-inf")).quotes
+        assert [(q.source.id, q.start) for q in ours] == [(q.source.id, q.start) for q in theirs]
+    finally:
+        embedded.close()
+        milvus.close()
 
 
 def test_an_unreachable_server_is_named(
