@@ -7,6 +7,7 @@ operator restarting it would.
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import subprocess
@@ -23,6 +24,10 @@ POLL_SECONDS = 0.3
 PROBE_TIMEOUT = 2
 #: Seconds to wait for a killed or stopped server to exit.
 EXIT_SECONDS = 30
+#: The server's environment: numpy's BLAS on one thread. milvus-lite computes distances with
+#: numpy from its gRPC worker threads; with a BLAS thread per core, the idle ones spin and a
+#: search cost 2-3 times the CPU on 2 cores (measured: a 1,533-row search 14.8 -> 4.3 ms).
+SERVER_ENV = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
 
 def server_binary() -> str | None:
@@ -68,6 +73,7 @@ class MilvusServer:
             ],
             stdout=self._log,
             stderr=subprocess.STDOUT,
+            env=os.environ | SERVER_ENV,
         )
         deadline = time.monotonic() + START_SECONDS
         while True:

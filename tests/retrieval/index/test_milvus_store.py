@@ -208,11 +208,11 @@ def test_reads_by_key_match_reads_by_filter_and_the_embedded_store(
     encoder: Encoder,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from retrieval.index import milvus_schema, milvus_view
+    from retrieval.index import milvus_docs, milvus_schema
 
     index_dir, settings = milvus_seeds
     by_key = _term_reads(index_dir, settings, encoder)
-    monkeypatch.setattr(milvus_view, "PROBE_DOCUMENTS", 0)
+    monkeypatch.setattr(milvus_docs, "PROBE_DOCUMENTS", 0)
     monkeypatch.setattr(milvus_schema, "PROBE_KEYS", 0)
     by_filter = _term_reads(index_dir, settings, encoder)
     assert by_key == by_filter
