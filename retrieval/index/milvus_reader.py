@@ -27,8 +27,11 @@ from retrieval.index.view import Kind, TermCaches
 if TYPE_CHECKING:
     from retrieval.index.milvus_view import MilvusIndex
 
-#: Dense searches find at least this many, kept for the rest of the answer.
+#: Dense searches find at least this many, kept for the rest of the answer (an answer asks
+#: for 30 passages: ``answering.closest_topics``).
 DENSE_MIN = 32
+#: Passages read with a sentence: its own and its neighbours (``candidates._focus_nearby``).
+CONTEXT = (-1, 0, 1)
 ROW_FIELDS = {
     "sentences": ["pos", "doc", "ordinal", "passage", "start", "end", "text", "terms"],
     "passages": ["pos", "doc", "ordinal", "start", "end", "first", "last", "terms"],
@@ -126,13 +129,23 @@ class MilvusReader(MilvusDocuments, MilvusTermReads):
         return (wanted, found) if wanted >= limit or len(found) < wanted else (0, [])
 
     def _search(self, kind: Kind, query: np.ndarray, limit: int) -> list[Any]:
+        """The ``limit`` nearest visible rows, searched without a filter first: when every
+        hit is visible they are the nearest visible ones (as they almost always are), and the
+        server is spared evaluating the filter over every row. Otherwise (a sync is writing,
+        or rows are retired) the search runs again with the filter."""
+        hits = self._search_once(kind, query, limit, "")
+        if all(self._live(kind, int(hit["entity"]["pos"])) for hit in hits):
+            return hits
+        return self._search_once(kind, query, limit, self._visible(kind))
+
+    def _search_once(self, kind: Kind, query: np.ndarray, limit: int, rule: str) -> list[Any]:
         return list(
             self.index.call(
                 lambda: self.client.search(
                     self.names[kind],
                     data=[query.astype(np.float32).tolist()],
                     limit=limit,
-                    filter=self._visible(kind),
+                    filter=rule,
                     output_fields=[*ROW_FIELDS[kind], "vector"],
                     search_params={"metric_type": self.index.metric},
                 )
@@ -194,7 +207,12 @@ class MilvusReader(MilvusDocuments, MilvusTermReads):
         return {p: known[p] for p in positions}
 
     def sentences(self, positions: Sequence[int]) -> dict[int, SentenceRow | None]:
-        return self._rows_at("sentences", positions)
+        """Rows at ``positions``; their passages and the passages either side are read with
+        them, in one more call (ranking reads a sentence with its passage and neighbours)."""
+        rows = self._rows_at("sentences", positions)
+        around = {r.passage + step for r in rows.values() if r is not None for step in CONTEXT}
+        self._rows_at("passages", sorted(around))
+        return rows
 
     def sentence(self, pos: int) -> SentenceRow | None:
         return self._rows_at("sentences", [pos])[pos]
