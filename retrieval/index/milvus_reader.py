@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from retrieval.index import milvus_schema as ms
+from retrieval.index.milvus_consistency import LeveledClient
 from retrieval.index.milvus_docs import MilvusDocuments
 from retrieval.index.milvus_term_table import TermTable
 from retrieval.index.milvus_terms import MilvusTermReads
@@ -55,9 +56,10 @@ class MilvusReader(MilvusDocuments, MilvusTermReads):
 
     def __init__(self, index: MilvusIndex, meta: dict) -> None:
         self.index = index
-        self.client = index.client
-        self.names = index.names
         self.version = int(meta["version"])
+        # the meta was read Strong just now; rows at the level that version allows by now
+        self.client = LeveledClient(index.client, index.consistency.level(self.version))
+        self.names = index.names
         self.meta = meta
         self._stats = Stats(version=self.version, **meta["stats"])
         retired = meta["retired"]
@@ -78,7 +80,7 @@ class MilvusReader(MilvusDocuments, MilvusTermReads):
 
     def table(self) -> TermTable:
         if self._table is None:
-            self._table = self.index.terms.at(self.version)
+            self._table = self.index.terms.at(self.version, self.client)
         return self._table
 
     def cache(self, name: str) -> dict[Any, Any]:

@@ -39,6 +39,8 @@ from retrieval.index import milvus_schema as ms
 from retrieval.index import store, vectors
 
 Log = Callable[[str], None]
+#: ``meta`` is read at the newest state on a cluster (see ``milvus_consistency``).
+META_CONSISTENCY = "Strong"
 
 
 def document_key(idx: int, first_sentence: int, first_passage: int) -> str:
@@ -57,7 +59,12 @@ def read_meta(client: Any, prefix: str, *, known: bool = False) -> dict[str, Any
 
         try:
             # "key in [...]" is a point read on the server (any other filter reads every row)
-            rows = client.query(collection, filter='key in ["current"]', output_fields=["body"])
+            rows = client.query(
+                collection,
+                filter='key in ["current"]',
+                output_fields=["body"],
+                consistency_level=META_CONSISTENCY,
+            )
             return json.loads(rows[0]["body"]) if rows else None
         except MilvusException:
             if client.has_collection(collection):
@@ -65,7 +72,12 @@ def read_meta(client: Any, prefix: str, *, known: bool = False) -> dict[str, Any
             return None
     if not client.has_collection(collection):
         return None
-    rows = client.query(collection, filter='key == "current"', output_fields=["body"])
+    rows = client.query(
+        collection,
+        filter='key == "current"',
+        output_fields=["body"],
+        consistency_level=META_CONSISTENCY,
+    )
     return json.loads(rows[0]["body"]) if rows else None
 
 

@@ -111,8 +111,7 @@ class TermTables:
     for it; a reader holds the table it got, so moving on never changes an answer midway.
     """
 
-    def __init__(self, client: Any, names: dict[str, str], call: Callable[[Any], Any]) -> None:
-        self._client = client
+    def __init__(self, names: dict[str, str], call: Callable[[Any], Any]) -> None:
         self._names = names
         self._call = call
         self._lock = threading.Lock()
@@ -124,28 +123,26 @@ class TermTables:
         table = self._table
         return table.version if table is not None else 0
 
-    def at(self, version: int) -> TermTable:
-        """The table of ``version``: the held one, moved on to it if older. A reader of a
-        version older than the held one (a publish raced its ``meta`` read) gets a table of
-        its own, read whole."""
+    def at(self, version: int, client: Any) -> TermTable:
+        """The table of ``version``: the held one, moved on to it if older (read through
+        ``client``). A reader of a version older than the held one (a publish raced its
+        ``meta`` read) gets a table of its own, read whole."""
         with self._lock:
             table = self._table
             if table is None or table.version < version:
-                table = self._table = self._read(version, table)
+                table = self._table = self._read(client, version, table)
         if table.version == version:
             return table
-        return self._read(version, None)
+        return self._read(client, version, None)
 
-    def _read(self, version: int, since: TermTable | None) -> TermTable:
-        acronyms = self._query(
-            "acronyms", f"added <= {version}", ["dockey", "acronym", "akey", "term"]
-        )
+    def _read(self, client: Any, version: int, since: TermTable | None) -> TermTable:
+        def query(kind: str, rule: str, fields: list[str]) -> list[dict]:
+            return list(self._call(lambda: query_all(client, self._names[kind], rule, fields)))
+
+        acronyms = query("acronyms", f"added <= {version}", ["dockey", "acronym", "akey", "term"])
         fields = ["term", "sentences", "passages", "added"]
         if since is None:
-            rows = self._query("term_df", f"added <= {version}", fields)
+            rows = query("term_df", f"added <= {version}", fields)
             return empty().changed(version, rows, acronyms)
-        rows = self._query("term_df", f"added > {since.version} and added <= {version}", fields)
+        rows = query("term_df", f"added > {since.version} and added <= {version}", fields)
         return since.changed(version, rows, acronyms)
-
-    def _query(self, kind: str, rule: str, fields: list[str]) -> list[dict]:
-        return list(self._call(lambda: query_all(self._client, self._names[kind], rule, fields)))

@@ -31,6 +31,7 @@ from retrieval.errors import IndexMismatchError, IndexMissingError
 from retrieval.index import milvus_schema as ms
 from retrieval.index.loaded import check_compatible, one_blas_thread
 from retrieval.index.manifest import Manifest
+from retrieval.index.milvus_consistency import STRONG, Consistency, LeveledClient
 from retrieval.index.milvus_reader import MilvusReader
 from retrieval.index.milvus_sync import read_meta
 from retrieval.index.milvus_term_table import TermTables
@@ -84,7 +85,8 @@ class MilvusIndex:
         self._meta: tuple[float, dict | None] | None = None
         self.metric = ms.VECTOR_METRIC
         self.pool = ThreadPoolExecutor(BACKGROUND_THREADS, thread_name_prefix="milvus-read")
-        self.terms = TermTables(client, self.names, self.call)
+        self.terms = TermTables(self.names, self.call)
+        self.consistency = Consistency()
 
     @classmethod
     def open(
@@ -106,7 +108,7 @@ class MilvusIndex:
         one_blas_thread()
         index = cls(index_dir, settings, client, meta, encoder)
         index.load()
-        index.terms.at(int(meta["version"]))
+        index.terms.at(int(meta["version"]), LeveledClient(client, STRONG))
         index.metric = ms.guarded(settings.milvus_uri, lambda: vector_metric(client, index.names))
         encoder.load()
         if encoder.identity.dimension != manifest.model.dimension:
