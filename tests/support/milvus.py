@@ -87,6 +87,16 @@ class MilvusServer:
                     ) from exc
                 time.sleep(POLL_SECONDS)
 
+    def cpu_seconds(self) -> float | None:
+        """CPU time the server process has used (user and system), where /proc tells it."""
+        if self._process is None:
+            return None
+        try:
+            fields = Path(f"/proc/{self._process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return None
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def kill(self) -> None:
         """Stop the server at once, as a crash would (SIGKILL): nothing is flushed or closed."""
         if self._process is not None:
