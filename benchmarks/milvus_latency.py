@@ -7,7 +7,8 @@ Starts a ``milvus-lite server`` on loopback (unless ``--uri`` names a running on
 seeds (or the SQuAD file's articles) with the Milvus store (the embedded index stays in
 ``--index`` too), then answers every question warm through both stores and prints p50/p95,
 hit@1 (the first quote holds a gold answer; seeds: it cites a gold source), the share of
-questions whose first quote is the same, and the Milvus calls per answer.
+questions whose first quote is the same, the Milvus calls per answer and, for a server of its
+own, the server's CPU time per answer (less swayed by other jobs than wall time).
 """
 
 from __future__ import annotations
@@ -71,10 +72,10 @@ def count_calls() -> None:
 
 
 @contextmanager
-def milvus_server(uri: str | None) -> Iterator[str]:
+def milvus_server(uri: str | None) -> Iterator[tuple[str, MilvusServer | None]]:
     """``uri`` when given, else a milvus-lite server of our own on a loopback port."""
     if uri:
-        yield uri
+        yield uri, None
         return
     binary = server_binary()
     if not binary:
@@ -86,7 +87,7 @@ def milvus_server(uri: str | None) -> Iterator[str]:
     except RuntimeError as exc:
         sys.exit(str(exc))
     try:
-        yield server.uri
+        yield server.uri, server
     finally:
         server.stop()
         shutil.rmtree(data, ignore_errors=True)
@@ -123,7 +124,7 @@ def main() -> None:
     embedded_settings = EngineSettings(progress=False)
     encoder = Encoder(embedded_settings.model, backend=embedded_settings.encoder)
     count_calls()
-    with milvus_server(args.uri) as uri:
+    with milvus_server(args.uri) as (uri, server):
         settings = embedded_settings.model_copy(
             update={"store": "milvus", "milvus_uri": uri, "milvus_prefix": args.prefix}
         )
@@ -143,6 +144,7 @@ def main() -> None:
                 engine.answer(question)
         calls.clear()
         spent.clear()
+        server_cpu = server.cpu_seconds() if server else None
         for question, answers, sources in questions:
             firsts = {}
             for name, engine in stores.items():
@@ -158,6 +160,8 @@ def main() -> None:
                     hits[name] += 1
             same += firsts["embedded"] == firsts["milvus"]
         first_calls, first_spent = Counter(calls), Counter(spent)
+        if server is not None and server_cpu is not None:
+            server_cpu = ((server.cpu_seconds() or 0.0) - server_cpu) * 1000 / len(questions)
         repeated = {
             name: [first_quote(e, q)[0] for q, _, _ in questions] for name, e in stores.items()
         }
@@ -180,6 +184,8 @@ def main() -> None:
         f"  Milvus calls per answer: p50 {percentile(trips, 0.5)}, max {max(trips)}; "
         f"by kind over all: {dict(first_calls)}"
     )
+    if server_cpu is not None:
+        print(f"  milvus-lite server CPU per first-time answer: {server_cpu:.1f} ms")
     print(
         "  ms in Milvus calls per answer (background calls overlap): "
         + ", ".join(f"{k} {v / n:.1f}" for k, v in first_spent.items())

@@ -88,12 +88,12 @@ def index_language(index_dir: Path, manifest: mf.Manifest) -> Language:
         raise IndexMismatchError(msg) from exc
 
 
-def _one_blas_thread() -> None:
+def one_blas_thread() -> None:
     """Keep numpy's BLAS to one thread in an answering process (FAISS: ``vectors.load``).
 
     Its products here are small and memory-bound; a second BLAS thread only competes with the
     encoder's worker threads for the cores (on 2 cores: warm p50 21 ms with two, 12 ms with one,
-    on the SQuAD corpus).
+    on the SQuAD corpus). The Milvus store's answering process calls it too.
     """
     from threadpoolctl import threadpool_limits
 
@@ -154,7 +154,7 @@ class LoadedIndex:
             )
             raise IndexCorruptError(msg) from exc
         encoder.load()
-        _one_blas_thread()
+        one_blas_thread()
         if encoder.identity.dimension != manifest.model.dimension:
             raise IndexMismatchError(
                 f"The index at {index_dir} holds {manifest.model.dimension}-dimensional vectors "

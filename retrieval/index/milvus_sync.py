@@ -40,6 +40,8 @@ from retrieval.index import store, vectors
 from retrieval.split.language import Language, language_of
 
 Log = Callable[[str], None]
+#: ``meta`` is read at the newest state on a cluster (see ``milvus_consistency``).
+META_CONSISTENCY = "Strong"
 
 
 def document_key(idx: int, first_sentence: int, first_passage: int) -> str:
@@ -58,7 +60,12 @@ def read_meta(client: Any, prefix: str, *, known: bool = False) -> dict[str, Any
 
         try:
             # "key in [...]" is a point read on the server (any other filter reads every row)
-            rows = client.query(collection, filter='key in ["current"]', output_fields=["body"])
+            rows = client.query(
+                collection,
+                filter='key in ["current"]',
+                output_fields=["body"],
+                consistency_level=META_CONSISTENCY,
+            )
             return json.loads(rows[0]["body"]) if rows else None
         except MilvusException:
             if client.has_collection(collection):
@@ -66,7 +73,12 @@ def read_meta(client: Any, prefix: str, *, known: bool = False) -> dict[str, Any
             return None
     if not client.has_collection(collection):
         return None
-    rows = client.query(collection, filter='key == "current"', output_fields=["body"])
+    rows = client.query(
+        collection,
+        filter='key == "current"',
+        output_fields=["body"],
+        consistency_level=META_CONSISTENCY,
+    )
     return json.loads(rows[0]["body"]) if rows else None
 
 

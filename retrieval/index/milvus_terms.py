@@ -1,11 +1,12 @@
 """The Milvus store's term reads: posting lists, lexical matches and term statistics.
 
-Part of :class:`~retrieval.index.milvus_view.MilvusReader`. A posting list is read per
+Part of :class:`~retrieval.index.milvus_reader.MilvusReader`. A posting list is read per
 full-text token for sentences and passages at once, kept for the answer and between answers
 while the version stands; :meth:`MilvusTermReads.term_facts`, which search asks first with
-the question's stems, reads their posting lists ahead in the background, so that the
-lexical search later finds them read (or waits less). Term frequencies and the terms under a
-prefix (read ahead too, for all the stems in one call) are kept likewise.
+the question's stems, starts reading their posting lists in the background, so that the
+lexical search later finds them read (or waits less). Term frequencies, the terms under a
+prefix and acronyms come from the version's :class:`~retrieval.index.milvus_term_table.TermTable`
+in memory: no round trip.
 """
 
 from __future__ import annotations
@@ -18,15 +19,13 @@ import numpy as np
 
 from retrieval.index import milvus_schema as ms
 from retrieval.index.milvus_sync import query_all
+from retrieval.index.milvus_term_table import TermTable
 from retrieval.index.rows import Stats, TermFacts
 from retrieval.index.view import Kind
 
 #: Stems whose sentence frequency is above this are not read ahead (search may skip them,
 #: see ``retrieval.search.candidates.LEXICAL_BUDGET``).
 PREFETCH_MAX_FREQUENCY = 4_000
-#: Stems at least this long have the terms under them read ahead (see
-#: ``retrieval.search.coverage.VARIANT_MIN_LENGTH``).
-PREFIX_MIN_LENGTH = 4
 _KINDS = ("s", "p")
 
 
@@ -50,8 +49,6 @@ class MilvusTermReads:
     _stats: Stats
     _tokens: dict[str, np.ndarray]
     _reading: list[Future[dict[str, np.ndarray]]]
-    _prefixes: dict[str, dict[str, tuple[int, int]]]
-    _prefixing: list[Future[dict[str, dict[str, tuple[int, int]]]]]
 
     def cache(self, name: str) -> dict[Any, Any]:
         raise NotImplementedError
@@ -192,108 +189,32 @@ class MilvusTermReads:
 
     # -- statistics ------------------------------------------------------------------------
 
-    def _latest_df(self, rule: str) -> dict[str, tuple[int, int]]:
-        rows = self.index.call(
-            lambda: query_all(
-                self.client,
-                self.names["term_df"],
-                f"({rule}) and added <= {self.version}",
-                ["term", "sentences", "passages", "added"],
-            )
-        )
-        return _newest(rows)
+    def table(self) -> TermTable:
+        """The term statistics of this view's version (held in memory, see milvus_term_table)."""
+        raise NotImplementedError
 
     def term_frequencies(self, terms: Sequence[str]) -> dict[str, tuple[int, int]]:
-        shared = self.cache("df")
-        asked = sorted(set(terms))
-        missing = [t for t in asked if t not in shared]
-        if missing and len(missing) * self.version <= ms.PROBE_KEYS:
-            # point reads of each version's row (key "term|version"); the newest counts
-            keys = [f"{t}|{v}" for t in missing for v in range(1, self.version + 1)]
-            rows = self.by_keys("term_df", keys, ["term", "sentences", "passages", "added"])
-            read = _newest(row for row in rows if int(row["added"]) <= self.version)
-            shared.update({t: read.get(t) for t in missing})
-            missing = []
-        for chunk in ms.chunks(missing):
-            listed = ", ".join(ms.quoted(t) for t in chunk)
-            read = self._latest_df(f"term in [{listed}]")
-            shared.update({t: read.get(t) for t in chunk})
-        held = {t: shared.get(t, (0, 0)) for t in asked}
-        return {t: df for t, df in held.items() if df is not None and (df[0] > 0 or df[1] > 0)}
-
-    def _read_prefixes(self, prefixes: list[str]) -> dict[str, dict[str, tuple[int, int]]]:
-        """The terms under each of ``prefixes`` with their frequencies, in one read."""
-        rule = " or ".join(f"term like {ms.quoted(p + '%')}" for p in prefixes)
-        held = self._latest_df(rule)
-        return {p: {t: df for t, df in held.items() if t.startswith(p)} for p in prefixes}
-
-    def _read_prefixes_ahead(self, stems: Sequence[str]) -> None:
-        """Start reading the terms under ``stems`` (search asks them for spelling variants);
-        a filter other than by key reads every row, so all are read in one call."""
-        shared = self.cache("prefix")
-        wanted = sorted({s for s in stems if len(s) >= PREFIX_MIN_LENGTH and s not in shared})
-        if wanted:
-            self._prefixing.append(self.index.pool.submit(self._read_prefixes, wanted))
+        table = self.table()
+        held = {t: table.frequencies(t) for t in sorted(set(terms))}
+        return {t: df for t, df in held.items() if df is not None}
 
     def terms_with_prefix(self, prefix: str, *, longest: int) -> list[str]:
-        shared = self.cache("prefix")
-        while self._prefixing:
-            read = self._prefixing.pop().result()
-            self._prefixes.update(read)
-            shared.update(read)
-        found = self._prefixes.get(prefix)
-        found = shared.get(prefix) if found is None else found
-        if found is None:
-            found = self._latest_df(f"term like {ms.quoted(prefix + '%')}")
-            shared[prefix] = found
-        return sorted(
-            t for t, (_, p) in found.items() if t.startswith(prefix) and len(t) <= longest and p > 0
-        )
-
-    def _acronym_rows(self, stems: Sequence[str]) -> list[dict]:
-        listed = ", ".join(ms.quoted(s) for s in set(stems))
-        return list(
-            self.index.call(
-                lambda: query_all(
-                    self.client,
-                    self.names["acronyms"],
-                    f"(term in [{listed}] or akey in [{listed}]) and added <= {self.version}",
-                    ["dockey", "acronym", "akey", "term"],
-                )
-            )
-        )
+        return [t for t, _, p in self.table().with_prefix(prefix) if len(t) <= longest and p > 0]
 
     def term_facts(self, stems: Sequence[str]) -> dict[str, TermFacts]:
-        """Frequencies and acronyms of ``stems`` (read side by side); their posting lists
-        start to be read in the background."""
-        self._read_prefixes_ahead(stems)
-        acronyms = self.index.pool.submit(self._acronym_rows, stems) if stems else None
-        df = self.term_frequencies(stems)
+        """Frequencies and acronyms of ``stems`` (no round trip); their posting lists start
+        to be read in the background."""
+        table = self.table()
+        df = {s: table.frequencies(s) or (0, 0) for s in stems}
         self._read_ahead(stems, df)
-        by_term: dict[str, set[str]] = {}
-        by_key: dict[str, set[str]] = {}
-        if acronyms is not None:
-            asked = set(stems)
-            for r in acronyms.result():
-                if r["dockey"] in self.retired_docs:
-                    continue
-                if r["term"] in asked:
-                    by_term.setdefault(r["term"], set()).add(r["acronym"])
-                if r["akey"] in asked:
-                    by_key.setdefault(r["akey"], set()).add(r["term"])
         return {
             s: TermFacts(
-                df.get(s, (0, 0)), frozenset(by_term.get(s, ())), frozenset(by_key.get(s, ()))
+                df[s],
+                self._live_links(table.spelled_by.get(s, ())),
+                self._live_links(table.long_name.get(s, ())),
             )
             for s in stems
         }
 
-
-def _newest(rows: Iterable[dict]) -> dict[str, tuple[int, int]]:
-    """Each term's frequencies from its newest row, for the terms some row holds."""
-    newest: dict[str, tuple[int, int, int]] = {}
-    for r in rows:
-        held = newest.get(r["term"])
-        if held is None or r["added"] > held[0]:
-            newest[r["term"]] = (int(r["added"]), int(r["sentences"]), int(r["passages"]))
-    return {t: (s, p) for t, (_, s, p) in newest.items() if s > 0 or p > 0}
+    def _live_links(self, links: Iterable[tuple[str, str]]) -> frozenset[str]:
+        return frozenset(word for dockey, word in links if dockey not in self.retired_docs)

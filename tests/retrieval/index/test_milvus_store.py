@@ -13,6 +13,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -239,11 +240,11 @@ def test_reads_by_key_match_reads_by_filter_and_the_embedded_store(
     encoder: Encoder,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from retrieval.index import milvus_schema, milvus_view
+    from retrieval.index import milvus_docs, milvus_schema
 
     index_dir, settings = milvus_seeds
     by_key = _term_reads(index_dir, settings, encoder)
-    monkeypatch.setattr(milvus_view, "PROBE_DOCUMENTS", 0)
+    monkeypatch.setattr(milvus_docs, "PROBE_DOCUMENTS", 0)
     monkeypatch.setattr(milvus_schema, "PROBE_KEYS", 0)
     by_filter = _term_reads(index_dir, settings, encoder)
     assert by_key == by_filter
@@ -283,3 +284,53 @@ def test_a_question_asked_again_reads_only_meta(
         assert kinds.count("query postings") == kinds.count("query meta") == 1, kinds
     finally:
         engine.close()
+
+
+def _term_statistics(view: Any, stems: list[str]) -> tuple:
+    facts = view.term_facts(stems)
+    return (
+        view.term_frequencies(stems),
+        {s: sorted(view.terms_with_prefix(s, longest=len(s) + 2)) for s in stems},
+        {s: (f.frequencies, sorted(f.spelled_by), sorted(f.long_name)) for s, f in facts.items()},
+    )
+
+
+def test_term_statistics_follow_a_published_update(
+    tmp_path: Path, engine_settings: EngineSettings, encoder: Encoder, milvus_uri: str
+) -> None:
+    """The term table an open index holds moves on with the next published version: new
+    terms and acronyms appear, those of a removed document go, as in the embedded store."""
+    from retrieval.split.terms import stem
+
+    corpus = tmp_path / "corpus"
+    shutil.copytree(SEEDS, corpus)
+    index_dir = tmp_path / "index"
+    settings = _milvus(engine_settings, milvus_uri, "terms_")
+    build_index(corpus, index_dir, settings, encoder=encoder)
+    words = "SDF Syrian Democratic Forces VBLA Verbatim Bay Lighthouse gulls Mosul civilians"
+    stems = [stem(w.lower()) for w in words.split()]
+    milvus = open_index(index_dir, settings, encoder=encoder)
+    try:
+        with milvus.reader() as view:
+            before = _term_statistics(view, stems)
+        assert before[2]["sdf"][2], "the seeds define SDF: its long name is known"
+        removed = next(p for p in corpus.iterdir() if "(SDF)" in p.read_text())
+        removed.unlink()
+        (corpus / "bay.txt").write_text(
+            "The Verbatim Bay Lighthouse Authority (VBLA) counted exactly 4,711 gulls in March. "
+            "The VBLA said the count was the highest in a decade.\n"
+        )
+        build_index(corpus, index_dir, settings, encoder=encoder)
+        assert not milvus.replaced()  # the same generation, a newer version
+        embedded = open_index(index_dir, engine_settings, encoder=encoder)
+        try:
+            with milvus.reader() as view, embedded.reader() as reference:
+                after = _term_statistics(view, stems)
+                assert after == _term_statistics(reference, stems)
+        finally:
+            embedded.close()
+    finally:
+        milvus.close()
+    assert after != before
+    assert not after[2]["sdf"][2] and after[2]["vbla"][2]
+    assert after[0][stem("gulls")][0] > 0 and stem("gulls") not in before[0]
