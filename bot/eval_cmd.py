@@ -84,7 +84,18 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("-k", "--top-k", dest="top_k", type=int, metavar="N", help="quotes shown")
     parser.add_argument("--limit", type=int, metavar="N", help="N questions spread over the set")
     parser.add_argument(
-        "--min-relevance", dest="min_relevance", type=float, metavar="X", help="decline threshold"
+        "--min-relevance",
+        dest="min_relevance",
+        type=float,
+        metavar="X",
+        help="decline threshold (default: each retriever's own; dense, lexical and rrf have none)",
+    )
+    parser.add_argument(
+        "--ranker-folds",
+        dest="ranker_folds",
+        type=Path,
+        metavar="DIR",
+        help="score each article with the fold model trained without it (retrieval.learn.train)",
     )
     parser.set_defaults(func=run)
 
@@ -108,7 +119,9 @@ def reporting_errors(name: str, work: Command) -> Command:
 def _run(args: argparse.Namespace, settings: Settings) -> int:
     # Imported here: they load numpy, FAISS and the model's libraries.
     from embeddings import Encoder
+    from retrieval.answer.thresholds import threshold_for
     from retrieval.engine import Engine
+    from retrieval.evaluation.folds import load_folds
     from retrieval.evaluation.metrics import QuestionResult
     from retrieval.evaluation.report import (
         build_report,
@@ -137,16 +150,22 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         batch_size=engine_settings.batch_size,
         backend=engine_settings.encoder,
     )
+    ranker_for = load_folds(args.ranker_folds) if args.ranker_folds else None
     index_dir = _index_for(args, settings, question_set, engine_settings, encoder)
     engine = Engine.open(index_dir, engine_settings, encoder=encoder)
+    sample = ranker_for(questions[0]) if ranker_for is not None and questions else None
+    thresholds: dict[str, float] = {
+        name: threshold_for(name, engine_settings.min_relevance, sample) for name in retrievers
+    }
     runs: dict[str, list[QuestionResult]] = {
         name: run_questions(
             engine,
             questions,
             retriever=name,
             top_k=engine_settings.top_k,
-            min_relevance=engine_settings.min_relevance,
+            min_relevance=thresholds[name],
             progress=True,
+            ranker_for=ranker_for,
         )
         for name in retrievers
     }
@@ -157,19 +176,21 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         "corpus": str(args.corpus) if args.corpus else None,
         "model": engine_settings.model,
         "top_k": engine_settings.top_k,
-        "min_relevance": engine_settings.min_relevance,
+        "min_relevance": {
+            name: value if math.isfinite(value) else None for name, value in thresholds.items()
+        },
+        "ranker": str(args.ranker_folds) + " (held-out folds)" if args.ranker_folds else "shipped",
         "retrievers": list(retrievers),
         "limit": args.limit,
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
-    report = build_report(
-        runs, min_relevance=engine_settings.min_relevance, settings=report_settings
-    )
+    report = build_report(runs, min_relevance=thresholds, settings=report_settings)
     try:
         lines_path = write_report(report, runs, out)
     except OSError as exc:
         raise EvalInputError(f"Cannot write the report to {out}: {exc.strerror or exc}.") from exc
     print(format_metrics(report))
+    print("\nDecline thresholds: " + describe_thresholds(thresholds))
     by_type = format_by_type(report)
     if by_type:
         print(f"\nBy question type (answerable questions of each kind):\n{by_type}")
@@ -180,6 +201,15 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         print(format_changes(compare_reports(old, report)))
     print(f"\nReport: {out}\nPer question: {lines_path}")
     return 0
+
+
+def describe_thresholds(thresholds: dict[str, float]) -> str:
+    """Each run's decline threshold in words, saying plainly which runs never decline."""
+    parts = [
+        f"{name} {value:.3f}" if math.isfinite(value) else f"{name} none (never declines)"
+        for name, value in thresholds.items()
+    ]
+    return "; ".join(parts)
 
 
 def parse_retrievers(values: list[str] | None, default: Retriever) -> tuple[Retriever, ...]:

@@ -27,7 +27,6 @@ from embeddings import DEFAULT_MODEL
 from retrieval.config import (
     DEFAULT_MILVUS_PREFIX,
     DEFAULT_MILVUS_URI,
-    DEFAULT_MIN_RELEVANCE,
     FETCH_TIMEOUT_SECONDS,
     MAX_ARTICLE_BYTES,
     EncoderBackend,
@@ -79,7 +78,8 @@ class Settings(BaseSettings):
     model: str = DEFAULT_MODEL
     top_k: int = Field(3, ge=1, le=20)
     retriever: Retriever = "hybrid"
-    min_relevance: float = DEFAULT_MIN_RELEVANCE
+    #: Unset: each retriever's own decline threshold (the ranker model's for hybrid).
+    min_relevance: float | None = None
     index_type: IndexType = "auto"
     encoder: EncoderBackend = "onnx-int8"
     passage_sentences: int = Field(6, ge=1, le=50)

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from embeddings import DEFAULT_MODEL
 from retrieval.split.language import DEFAULT_LANGUAGE, check_code
 
-Retriever = Literal["dense", "lexical", "rrf", "hybrid"]
+Retriever = Literal["dense", "lexical", "rrf", "hand", "hybrid"]
 IndexType = Literal["auto", "flat", "ivf"]
 EncoderBackend = Literal["onnx-int8", "onnx", "torch"]
 #: Where answers read the index: the index folder (FAISS + SQLite) or a Milvus server.
@@ -23,8 +23,9 @@ DEFAULT_MILVUS_URI = "http://127.0.0.1:19530"
 #: Collections of one index in Milvus are named with this prefix (one index per prefix).
 DEFAULT_MILVUS_PREFIX = "verbatim_"
 
-#: The decline threshold: an answer whose best quote's relevance is lower says "not found".
-DEFAULT_MIN_RELEVANCE = 0.32
+#: The decline threshold of the hand-set ``hand`` ranking (its scores are absolute, 0..1). The
+#: ``hybrid`` ranker brings its own, chosen on held-out folds and recorded with the model.
+HAND_MIN_RELEVANCE = 0.32
 
 
 class EngineSettings(BaseModel):
@@ -35,8 +36,12 @@ class EngineSettings(BaseModel):
     model: str = Field(DEFAULT_MODEL, description="sentence-transformers model name or path")
     top_k: int = Field(3, ge=1, le=20, description="quotes in an answer")
     retriever: Retriever = "hybrid"
-    min_relevance: float = Field(
-        DEFAULT_MIN_RELEVANCE, description="decline when the best quote's relevance is below this"
+    min_relevance: float | None = Field(
+        None,
+        description=(
+            "decline when the best quote's relevance is below this; "
+            "unset: the retriever's own threshold (the ranker model's for hybrid)"
+        ),
     )
     index_type: IndexType = Field(
         "auto", description="flat is exact; ivf is approximate; auto picks by corpus size"

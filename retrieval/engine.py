@@ -24,10 +24,12 @@ from typing import TypeVar
 
 from embeddings import Encoder
 from retrieval.answer import answering, quotes
+from retrieval.answer.thresholds import threshold_for
 from retrieval.config import EngineSettings, Retriever
 from retrieval.errors import IndexCorruptError, VerbatimError, rebuild_hint
 from retrieval.index.stores import open_index
 from retrieval.index.view import OpenIndex
+from retrieval.search.ranker import Ranker
 from retrieval.types import Answer, DocumentInfo, Extract, IndexInfo, PriorTurn
 
 T = TypeVar("T")
@@ -89,20 +91,27 @@ class Engine:
         retriever: Retriever | None = None,
         min_relevance: float | None = None,
         context: PriorTurn | None = None,
+        ranker: Ranker | None = None,
     ) -> Answer:
         """Answer ``question`` with up to ``top_k`` quotes, skipping the first ``offset``.
 
         ``context`` is the question asked before it and its quotes (``PriorTurn.of(answer)``):
-        a follow-up that leans on it is answered in that context. Never raises for bad
+        a follow-up that leans on it is answered in that context. ``min_relevance`` and the
+        settings' unset mean the retriever's own threshold (``retrieval.answer.thresholds``);
+        ``ranker`` replaces the shipped model (the harness's held-out folds). Never raises for bad
         questions: they come back with status ``invalid_question``.
         """
+        chosen = retriever or self.settings.retriever
         kwargs = {
             "context": context,
             "top_k": top_k or self.settings.top_k,
             "offset": offset,
-            "retriever": retriever or self.settings.retriever,
-            "min_relevance": (
-                self.settings.min_relevance if min_relevance is None else min_relevance
+            "retriever": chosen,
+            "ranker": ranker,
+            "min_relevance": threshold_for(
+                chosen,
+                self.settings.min_relevance if min_relevance is None else min_relevance,
+                ranker,
             ),
         }
         return self._guarded(

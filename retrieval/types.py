@@ -123,8 +123,9 @@ class Answer(Frozen):
 
     ``answered`` is true when ``quotes`` is non-empty. A decline (``not_found``) names the
     closest topics the corpus does cover; ``invalid_question`` carries a ``message`` that says
-    what was wrong with the question. ``relevance`` is the best candidate's calibrated relevance
-    (kept on a decline too, so the harness can trade thresholds). ``has_more`` tells a face
+    what was wrong with the question. ``relevance`` is how likely the articles say the answer
+    (the hybrid's calibrated answerability; a baseline's best score), kept on a decline too,
+    so the harness can trade thresholds. ``has_more`` tells a face
     whether asking again with a larger ``offset`` yields further quotes.
     """
 

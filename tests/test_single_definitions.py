@@ -12,13 +12,13 @@ from pathlib import Path
 import pytest
 
 from retrieval.answer.answering import NOT_FOUND_MESSAGE
-from retrieval.config import DEFAULT_MIN_RELEVANCE
+from retrieval.config import HAND_MIN_RELEVANCE
 
 REPO = Path(__file__).resolve().parents[1]
 #: Where each value is defined.
 HOME = {
     NOT_FOUND_MESSAGE: Path("retrieval/answer/answering.py"),
-    DEFAULT_MIN_RELEVANCE: Path("retrieval/config.py"),
+    HAND_MIN_RELEVANCE: Path("retrieval/config.py"),
 }
 FOLDERS = [Path("embeddings"), Path("retrieval"), Path("bot"), Path("bot/telegram")]
 CASES = [

@@ -12,13 +12,14 @@ from collections.abc import Callable
 
 import numpy as np
 
-from retrieval.answer.quotes import choose
+from retrieval.answer.quotes import LEARNED_RELATIVE_FLOOR, RELATIVE_FLOOR, choose
 from retrieval.config import Retriever
 from retrieval.index.view import IndexView, OpenIndex
 from retrieval.search.answer_type import expected_type, holds, question_words
 from retrieval.search.candidates import search
 from retrieval.search.followup import in_context, leans_on
 from retrieval.search.query import prepare
+from retrieval.search.ranker import Ranker
 from retrieval.types import Answer, PriorTurn
 
 NOT_FOUND_MESSAGE = "I couldn't find this in the articles."
@@ -35,6 +36,7 @@ def answer(
     offset: int = 0,
     retriever: Retriever = "hybrid",
     context: PriorTurn | None = None,
+    ranker: Ranker | None = None,
 ) -> Answer:
     """Answer ``question`` from ``index`` with up to ``top_k`` quotes after the first ``offset``.
 
@@ -43,7 +45,8 @@ def answer(
     a question with names of its own ignores it. Bad questions come back as
     ``invalid_question`` with a message, never as an exception. With ``min_relevance=-inf``
     it never declines (the harness uses that, then :func:`apply_threshold`, which is exactly
-    the rule applied here).
+    the rule applied here). ``ranker`` replaces the shipped model of the ``hybrid`` retriever
+    (the harness scores each article with a model trained without it).
     """
     prepared = prepare(question, index.language)
     shown = prepared.text or (question if isinstance(question, str) else "")
@@ -58,17 +61,28 @@ def answer(
         index.encoder.encode_one(prepared.context_text) if prepared.context_text else None
     )
     place_vector = query_vector if context_vector is None else context_vector
-    hybrid = retriever == "hybrid"
+    hybrid = retriever in ("hybrid", "hand")
     with index.reader() as reader:
-        ranked = search(reader, prepared, query_vector, retriever, context_vector=context_vector)
+        ranked = search(
+            reader,
+            prepared,
+            query_vector,
+            retriever,
+            context_vector=context_vector,
+            ranker=ranker,
+        )
         quotes = choose(
             reader,
-            ranked,
+            ranked.candidates,
             offset + top_k + 1,
             relative=hybrid,
+            floor_share=LEARNED_RELATIVE_FLOOR if retriever == "hybrid" else RELATIVE_FLOOR,
+            merge_scores=ranked.merge_scores,
             wants=answer_type_check(prepared.text, prepared.known) if hybrid else None,
         )
-        relevance = quotes[0].score if quotes else -math.inf
+        relevance = -math.inf
+        if quotes:
+            relevance = quotes[0].score if ranked.relevance is None else ranked.relevance
         topics = closest_topics(reader, place_vector)
     result = Answer(
         question=shown,
@@ -85,18 +99,16 @@ def answer(
 
 
 def apply_threshold(result: Answer, min_relevance: float) -> Answer:
-    """Drop quotes scoring under ``min_relevance``; none left (or a weak best) is a decline."""
+    """A decline when the answer's relevance is under ``min_relevance``; else ``result``.
+
+    Only the answer's relevance decides: the quotes after the first were already cut to those
+    scoring close to it (``choose``'s relative floor), and a hybrid answer's relevance is the
+    answerability model's, on another scale than its quotes' sentence probabilities.
+    """
     if result.status == "invalid_question":
         return result
     if result.status == "answered" and result.relevance >= min_relevance:
-        kept = tuple(q for q in result.quotes if q.score >= min_relevance)
-        if kept:
-            return result.model_copy(
-                update={
-                    "quotes": kept,
-                    "has_more": result.has_more and len(kept) == len(result.quotes),
-                }
-            )
+        return result
     return result.model_copy(
         update={
             "status": "not_found",

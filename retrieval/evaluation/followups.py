@@ -130,7 +130,7 @@ def run_pairs(
     pairs: Sequence[FollowUpPair],
     *,
     top_k: int,
-    min_relevance: float,
+    min_relevance: float | None,
 ) -> list[PairResult]:
     """Replay each pair through ``engine``: first question, follow-up in context, alone."""
     results: list[PairResult] = []

@@ -83,14 +83,17 @@ def summarize_run(
 def build_report(
     runs: Mapping[str, Sequence[QuestionResult]],
     *,
-    min_relevance: float,
+    min_relevance: Mapping[str, float],
     settings: Mapping[str, Any],
 ) -> dict[str, Any]:
-    """The whole report; the first entry of ``runs`` is the primary run."""
+    """The whole report; the first entry of ``runs`` is the primary run.
+
+    ``min_relevance`` is each run's decline threshold (``-inf``: that retriever never declines).
+    """
     if not runs:
         raise ValueError("a report needs at least one run")
     blocks = {
-        name: summarize_run(results, retriever=name, min_relevance=min_relevance)
+        name: summarize_run(results, retriever=name, min_relevance=min_relevance[name])
         for name, results in runs.items()
     }
     primary = blocks[next(iter(blocks))]

@@ -9,7 +9,7 @@ computed from the same calls.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from tqdm import tqdm
@@ -18,6 +18,7 @@ from retrieval.answer.answering import apply_threshold
 from retrieval.config import Retriever
 from retrieval.evaluation.metrics import QuestionResult
 from retrieval.evaluation.questions import Question
+from retrieval.search.ranker import Ranker
 from retrieval.types import Answer
 
 #: The threshold that never declines, so every answer keeps its quotes.
@@ -37,6 +38,7 @@ class Answerer(Protocol):
         offset: int = 0,
         retriever: Retriever | None = None,
         min_relevance: float | None = None,
+        ranker: Ranker | None = None,
     ) -> Answer: ...
 
 
@@ -48,11 +50,14 @@ def run_questions(
     top_k: int,
     min_relevance: float,
     progress: bool = True,
+    ranker_for: Callable[[Question], Ranker] | None = None,
 ) -> list[QuestionResult]:
     """Ask every question with ``retriever`` and ``top_k`` and score-ready results, in order.
 
     One untimed warm-up call comes first, so the latencies are those of a warm engine. The
     latency is the wall time of the ``answer`` call alone. The progress bar goes to stderr.
+    ``ranker_for`` gives the model that scores each question (held-out folds,
+    ``retrieval.evaluation.folds``) in place of the shipped one.
     """
     if not questions:
         return []
@@ -64,7 +69,11 @@ def run_questions(
     for question in bar:
         started = time.perf_counter()
         raw = engine.answer(
-            question.question, top_k=top_k, retriever=retriever, min_relevance=NO_THRESHOLD
+            question.question,
+            top_k=top_k,
+            retriever=retriever,
+            min_relevance=NO_THRESHOLD,
+            ranker=ranker_for(question) if ranker_for is not None else None,
         )
         latency_ms = (time.perf_counter() - started) * MS_PER_S
         answer = apply_threshold(raw, min_relevance)

@@ -157,7 +157,23 @@ class QueryTerms:
 
         ``term_sets`` are rows' terms as :func:`retrieval.index.rows.term_string` keeps them.
         """
-        result = np.zeros(len(term_sets), dtype=np.float64)
+        found, weights = self.presence(term_sets, passages=passages, variants=variants, only=only)
+        if not found.shape[1] or not term_sets or weights.sum() <= 0:
+            return np.zeros(len(term_sets), dtype=np.float64)
+        return (found @ weights) / weights.sum()
+
+    def presence(
+        self,
+        term_sets: Sequence[str],
+        *,
+        passages: bool = False,
+        variants: bool = False,
+        only: Sequence[str] | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Which of the question's terms (or of ``only``) each term string holds, and their IDFs.
+
+        A (rows × terms) 0/1 matrix and the terms' weights, in the order of :attr:`stems`.
+        """
         chosen = self.stems
         weights = self.passage_weights if passages else self.sentence_weights
         if only is not None:
@@ -165,10 +181,9 @@ class QueryTerms:
             keep = [i for i, s in enumerate(self.stems) if s in wanted]
             chosen = [self.stems[i] for i in keep]
             weights = weights[keep] if keep else np.zeros(0)
-        if not chosen or not term_sets or weights.sum() <= 0:
-            return result
-        for weight, term in zip(weights, chosen, strict=True):
+        found = np.zeros((len(term_sets), len(chosen)), dtype=np.float64)
+        for column, term in enumerate(chosen):
             names = self.variants(term) if variants else frozenset((term,))
             names |= set(self._forms.get(term, ()))
-            result += weight * self._present(term, names, term_sets)
-        return result / weights.sum()
+            found[:, column] = self._present(term, names, term_sets)
+        return found, weights

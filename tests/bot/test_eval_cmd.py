@@ -107,7 +107,8 @@ def test_eval_of_a_squad_file_indexes_its_articles_once(
         "not_found": report["counts"]["not_found"],
         "invalid_question": 0,
     }
-    assert report["settings"]["min_relevance"] == 0.1 and report["settings"]["top_k"] == 2
+    assert report["settings"]["min_relevance"] == {"hybrid": 0.1}
+    assert report["settings"]["top_k"] == 2
     assert "embedding" in capsys.readouterr().err
 
     assert main(["eval", str(tiny_squad)]) == 0

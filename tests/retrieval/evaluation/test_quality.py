@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from retrieval.answer.thresholds import threshold_for
 from retrieval.engine import Engine
 from retrieval.evaluation.metrics import answerable_metrics, unanswerable_metrics
 from retrieval.evaluation.questions import load_questions
@@ -24,13 +25,13 @@ def test_seeds_question_set(seeds_engine: Engine) -> None:
         questions.questions,
         retriever="hybrid",
         top_k=3,
-        min_relevance=seeds_engine.settings.min_relevance,
+        min_relevance=threshold_for("hybrid", seeds_engine.settings.min_relevance),
         progress=False,
     )
     answerable = answerable_metrics([r for r in results if r.question.answers])
     unanswerable = unanswerable_metrics([r for r in results if not r.question.answers])
     assert unanswerable["declined"] == 1.0, "an off-topic question was answered"
     assert answerable["declined"] <= 1 / 62, "more than one answerable question was declined"
-    # 55 of 62 since hits count whole words: "CTS" in "districts" was one of the 56 before
-    assert answerable["hit_at_1"] >= 0.88
-    assert answerable["hit_at_k"] >= 0.88
+    # the learned ranker: 56 of 62 (the hand-set formula: 55, whole-word hits)
+    assert answerable["hit_at_1"] >= 0.90
+    assert answerable["hit_at_k"] >= 0.90

@@ -47,7 +47,7 @@ def runs(make_result: ResultFactory, make_quote: QuoteFactory) -> dict[str, list
 
 
 def test_report_keeps_the_primary_run_at_the_top(runs: dict[str, list[QuestionResult]]) -> None:
-    report = build_report(runs, min_relevance=0.35, settings=SETTINGS)
+    report = build_report(runs, min_relevance=dict.fromkeys(runs, 0.35), settings=SETTINGS)
     assert list(report)[:6] == [
         "answerable",
         "unanswerable",
@@ -76,7 +76,7 @@ def test_report_keeps_the_primary_run_at_the_top(runs: dict[str, list[QuestionRe
 def test_write_report_puts_one_line_per_run_and_question_beside_it(
     runs: dict[str, list[QuestionResult]], tmp_path: Path
 ) -> None:
-    report = build_report(runs, min_relevance=0.35, settings=SETTINGS)
+    report = build_report(runs, min_relevance=dict.fromkeys(runs, 0.35), settings=SETTINGS)
     out = tmp_path / "reports" / "seeds.json"
     lines_path = write_report(report, runs, out)
 
@@ -123,7 +123,7 @@ def test_load_report_rejects_what_is_not_a_report(
 def test_compare_matches_runs_by_retriever(
     runs: dict[str, list[QuestionResult]], tmp_path: Path
 ) -> None:
-    new = build_report(runs, min_relevance=0.35, settings=SETTINGS)
+    new = build_report(runs, min_relevance=dict.fromkeys(runs, 0.35), settings=SETTINGS)
     old = json.loads(json.dumps(new))
     old["runs"]["hybrid"]["answerable"]["hit_at_1"] = 0.25
     old["runs"]["dense"]["latency_ms"]["p50"] = 12.5
@@ -149,7 +149,7 @@ def test_compare_matches_runs_by_retriever(
 def test_compare_with_a_single_run_report_matches_the_primary_runs(
     runs: dict[str, list[QuestionResult]],
 ) -> None:
-    new = build_report(runs, min_relevance=0.35, settings=SETTINGS)
+    new = build_report(runs, min_relevance=dict.fromkeys(runs, 0.35), settings=SETTINGS)
     old = {key: new[key] for key in ("answerable", "unanswerable", "latency_ms")}
     old = json.loads(json.dumps(old))
     old["unanswerable"]["declined"] = 0.5
@@ -161,7 +161,7 @@ def test_compare_with_a_single_run_report_matches_the_primary_runs(
 def test_tables_show_one_column_per_retriever_and_mark_the_threshold(
     runs: dict[str, list[QuestionResult]],
 ) -> None:
-    report = build_report(runs, min_relevance=0.35, settings=SETTINGS)
+    report = build_report(runs, min_relevance=dict.fromkeys(runs, 0.35), settings=SETTINGS)
     metrics = format_metrics(report).splitlines()
     assert metrics[0].split() == ["hybrid", "dense"]
     mrr = next(line for line in metrics if line.strip().startswith("MRR"))
@@ -177,7 +177,7 @@ def test_tables_show_one_column_per_retriever_and_mark_the_threshold(
 def test_report_has_auroc_and_hits_by_question_type_per_run(
     runs: dict[str, list[QuestionResult]],
 ) -> None:
-    report = build_report(runs, min_relevance=0.35, settings=SETTINGS)
+    report = build_report(runs, min_relevance=dict.fromkeys(runs, 0.35), settings=SETTINGS)
     # hybrid: answerable relevances 0.9 and 0.6 against the unanswerable one's 0.0
     assert report["relevance"] == {"auroc": 1.0}
     # dense: 0.9 and 0.6 against 0.4
@@ -201,7 +201,7 @@ def test_report_has_auroc_and_hits_by_question_type_per_run(
 def test_an_older_report_without_the_newer_sections_still_compares(
     runs: dict[str, list[QuestionResult]], tmp_path: Path
 ) -> None:
-    new = build_report(runs, min_relevance=0.35, settings=SETTINGS)
+    new = build_report(runs, min_relevance=dict.fromkeys(runs, 0.35), settings=SETTINGS)
     old = {key: new[key] for key in ("answerable", "unanswerable", "latency_ms")}
     path = tmp_path / "old.json"
     path.write_text(json.dumps(old), encoding="utf-8")

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from embeddings import Encoder
+from retrieval.answer.thresholds import threshold_for
 from retrieval.config import EngineSettings
 from retrieval.engine import Engine
 from retrieval.evaluation.metrics import QuestionResult
@@ -119,7 +120,7 @@ def test_seeds_questions_replay_as_users_get_them(
         questions,
         retriever=retriever,  # type: ignore[arg-type]
         top_k=engine_settings.top_k,
-        min_relevance=engine_settings.min_relevance,
+        min_relevance=threshold_for(retriever, engine_settings.min_relevance),  # type: ignore[arg-type]
         progress=False,
     )
 
@@ -155,7 +156,7 @@ def tiny_squad_run(
         question_set.questions,
         retriever="hybrid",
         top_k=engine_settings.top_k,
-        min_relevance=engine_settings.min_relevance,
+        min_relevance=threshold_for("hybrid", engine_settings.min_relevance),
         progress=False,
     )
     return results, {d.id: d.text for d in question_set.documents}, engine
@@ -180,7 +181,9 @@ def test_tiny_squad_report_is_written(
     tiny_squad_run: tuple[list[QuestionResult], dict[str, str], Engine], tmp_path: Path
 ) -> None:
     results, _texts, _engine = tiny_squad_run
-    report = build_report({"hybrid": results}, min_relevance=0.5, settings={"questions": "tiny"})
+    report = build_report(
+        {"hybrid": results}, min_relevance={"hybrid": 0.5}, settings={"questions": "tiny"}
+    )
     assert report["counts"]["answerable"] == 3 and report["counts"]["unanswerable"] == 1
     lines_path = write_report(report, {"hybrid": results}, tmp_path / "tiny.json")
     lines = [json.loads(line) for line in lines_path.read_text(encoding="utf-8").splitlines()]

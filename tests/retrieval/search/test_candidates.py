@@ -1,7 +1,8 @@
-"""Candidate search: the words the lexical search can afford, and the scores of the hybrid.
+"""Candidate search: the words the lexical search can afford, and the scores of the rankings.
 
-The hybrid's rules are each checked against a run without them (focus floor, answer type) or
-against a reference computed from the reader's own rankings (reciprocal-rank fusion).
+The hand formula's rules are each checked against a run without them (focus floor, answer
+type); the learned hybrid against the shipped model applied to the gathered features; RRF
+against a reference computed from the reader's own rankings.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from embeddings import Encoder
@@ -18,7 +20,7 @@ from retrieval.index.build import _prepare
 from retrieval.index.loaded import LoadedIndex
 from retrieval.index.reader import Reader
 from retrieval.read.readers import content_hash
-from retrieval.search import candidates
+from retrieval.search import candidates, features, lexical
 from retrieval.search.answer_type import AnswerType, expected_type, holds, question_words
 from retrieval.search.coverage import QueryTerms
 from retrieval.search.query import prepare
@@ -48,29 +50,29 @@ def _terms(tmp_path: Path) -> QueryTerms:
 
 
 def test_common_words_are_left_out(tmp_path: Path, monkeypatch) -> None:
-    monkeypatch.setattr(candidates, "LEXICAL_BUDGET", 40)
+    monkeypatch.setattr(lexical, "LEXICAL_BUDGET", 40)
     terms = _terms(tmp_path)
     assert terms.sentence_frequency("city") == 51 and terms.sentence_frequency("penguin") == 1
-    assert candidates.selective(terms, ("city", "council", "penguin", "zoo")) == ("penguin", "zoo")
+    assert lexical.selective(terms, ("city", "council", "penguin", "zoo")) == ("penguin", "zoo")
     # however common, the two rarest words stay
-    assert candidates.selective(terms, ("city", "council")) == ("city", "council")
+    assert lexical.selective(terms, ("city", "council")) == ("city", "council")
 
 
 def test_small_corpora_keep_every_word(tmp_path: Path) -> None:
     terms = _terms(tmp_path)
     words = ("city", "council", "penguin")
-    assert candidates.selective(terms, words) == words
+    assert lexical.selective(terms, words) == words
 
 
 def test_matching_ranks_rows_by_the_idf_weight_they_hold(tmp_path: Path) -> None:
     terms = _terms(tmp_path)
     reader = terms._view
-    found = candidates.matching(reader, terms, ("city", "penguin", "zoo"), "sentences", 3)  # type: ignore[arg-type]
+    found = lexical.matching(reader, terms, ("city", "penguin", "zoo"), "sentences", 3)  # type: ignore[arg-type]
     first = store_read.sentence_rows(terms._view.conn, [found[0]])[0]
     assert first.text == "The city zoo opened a penguin house."
     # the next ones hold only "city": ties go to the earlier position
     assert found[1:] == sorted(found[1:])
-    assert candidates.matching(reader, terms, ("unheard",), "sentences", 5) == []  # type: ignore[arg-type]
+    assert lexical.matching(reader, terms, ("unheard",), "sentences", 5) == []  # type: ignore[arg-type]
 
 
 def test_matching_agrees_with_a_brute_force_count(tmp_path: Path) -> None:
@@ -88,7 +90,7 @@ def test_matching_agrees_with_a_brute_force_count(tmp_path: Path) -> None:
             if weight:
                 expected[pos] = weight
         best = sorted(expected, key=lambda p: (-expected[p], p))[:10]
-        assert candidates.matching(reader, terms, words, "sentences", 10) == best  # type: ignore[arg-type]
+        assert lexical.matching(reader, terms, words, "sentences", 10) == best  # type: ignore[arg-type]
 
 
 def test_postings_treat_query_syntax_as_text(tmp_path: Path) -> None:
@@ -140,33 +142,51 @@ def _ranked(
 ) -> dict[int, float]:
     vector = encoder.encode_one(question)
     return {
-        c.position: c.score for c in candidates.search(reader, prepare(question), vector, retriever)
+        c.position: c.score
+        for c in candidates.search(reader, prepare(question), vector, retriever).candidates
     }
 
 
-@pytest.mark.parametrize("retriever", ["hybrid", "dense", "lexical", "rrf"])
+@pytest.mark.parametrize("retriever", ["hybrid", "hand", "dense", "lexical", "rrf"])
 @pytest.mark.parametrize("question", QUESTIONS)
 def test_candidates_are_live_unique_and_best_first(
     reader: Reader, question: str, retriever: Retriever, encoder: Encoder
 ) -> None:
     vector = encoder.encode_one(question)
-    found = candidates.search(reader, prepare(question), vector, retriever)
+    found = candidates.search(reader, prepare(question), vector, retriever).candidates
     positions = [c.position for c in found]
     assert len(set(positions)) == len(positions)
     assert all(reader.sentence(p) is not None for p in positions)
     scores = [c.score for c in found]
     assert scores == sorted(scores, reverse=True)
-    if retriever == "hybrid":
+    if retriever in ("hybrid", "hand"):
         assert found and all(0.0 <= s <= 1.0 for s in scores)
 
 
 def test_a_sentence_asked_word_for_word_scores_about_one(reader: Reader, encoder: Encoder) -> None:
-    """The hybrid score is absolute: every signal is at its best for the sentence itself."""
-    scores = _ranked(reader, encoder, PENGUINS)
+    """The hand score is absolute: every signal is at its best for the sentence itself."""
+    scores = _ranked(reader, encoder, PENGUINS, "hand")
     best = max(scores, key=scores.__getitem__)
     row = reader.sentence(best)
     assert row is not None and row.text == PENGUINS
     assert scores[best] == pytest.approx(1.0, abs=0.02)
+    learned = _ranked(reader, encoder, PENGUINS)
+    assert max(learned, key=learned.__getitem__) == best
+
+
+@pytest.mark.parametrize("question", QUESTIONS)
+def test_the_hybrid_score_is_the_rankers_probability_of_the_gathered_features(
+    reader: Reader, encoder: Encoder, question: str
+) -> None:
+    """Differential: the ranking is the shipped model applied to ``gather``'s rows."""
+    from retrieval.search.ranker import default_ranker
+
+    vector = encoder.encode_one(question)
+    found = features.gather(reader, prepare(question), vector)
+    expected = dict(zip(found.positions, default_ranker().probability(found.features), strict=True))
+    assert _ranked(reader, encoder, question) == pytest.approx(expected)
+    assert found.features.shape == (len(found.positions), len(features.FEATURES))
+    assert np.isfinite(found.features).all()
 
 
 def test_a_passage_without_the_names_asked_about_keeps_the_focus_floor(
@@ -174,9 +194,9 @@ def test_a_passage_without_the_names_asked_about_keeps_the_focus_floor(
 ) -> None:
     question = "What did officials in Bergen say about the harbour?"
     assert prepare(question).focus == ("bergen",)
-    scored, floor = _ranked(reader, encoder, question), candidates.FOCUS_FLOOR
-    monkeypatch.setattr(candidates, "FOCUS_FLOOR", 1.0)
-    unfocused = _ranked(reader, encoder, question)
+    scored, floor = _ranked(reader, encoder, question, "hand"), features.FOCUS_FLOOR
+    monkeypatch.setattr(features, "FOCUS_FLOOR", 1.0)
+    unfocused = _ranked(reader, encoder, question, "hand")
     assert scored.keys() == unfocused.keys()
     for pos, score in scored.items():
         row = reader.sentence(pos)
@@ -192,9 +212,9 @@ def test_a_sentence_without_the_kind_of_answer_asked_for_is_lowered(
     question = "How many miners were brought out alive?"
     kind = expected_type(question)
     assert kind is AnswerType.NUMBER and not prepare(question).focus
-    scored, missing = _ranked(reader, encoder, question), candidates.TYPE_MISSING
-    monkeypatch.setattr(candidates, "TYPE_MISSING", 1.0)
-    plain = _ranked(reader, encoder, question)
+    scored, missing = _ranked(reader, encoder, question, "hand"), features.TYPE_MISSING
+    monkeypatch.setattr(features, "TYPE_MISSING", 1.0)
+    plain = _ranked(reader, encoder, question, "hand")
     lowered = 0
     for pos, score in scored.items():
         row = reader.sentence(pos)

@@ -1,0 +1,1 @@
+"""Training the ranker: candidate features from a question set, models fitted by folds."""
