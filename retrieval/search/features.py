@@ -240,6 +240,14 @@ def gather(
         hand = hand * (FOCUS_FLOOR + (1.0 - FOCUS_FLOOR) * focus)
     hand = hand * np.where(held > 0, 1.0, TYPE_MISSING)
 
+    # the sentence-level text checks only where the learned ranker looks (it scores these
+    # rows alone); elsewhere they stay 0 and are never read
+    scored = scored_rows(hand)
+    pairs = np.zeros(len(rows))
+    negated = np.zeros(len(rows))
+    for i in scored:
+        pairs[i] = _pair_share(question_pairs, rows[i].text, language)
+        negated[i] = float(bool(_NEGATION.search(rows[i].text)))
     order = np.argsort(-hand, kind="stable")
     best = int(order[0])
     margin = float(hand[order[0]] - hand[order[1]]) if len(order) > 1 else float(hand[best])
@@ -255,13 +263,11 @@ def gather(
         "next_coverage": _neighbour(cov_s, after),
         "previous_dense": _neighbour(sentence_dense, before),
         "next_dense": _neighbour(sentence_dense, after),
-        "bigram_coverage": np.array(
-            [_pair_share(question_pairs, r.text, language) for r in rows], dtype=np.float64
-        ),
+        "bigram_coverage": pairs,
         "matched_terms": found_s.sum(axis=1) if found_s.size else np.zeros(len(rows)),
         "focus_nearby": focus,
         "type_held": held if kind is not None else np.full(len(rows), NO_TYPE),
-        "negated": np.array([float(bool(_NEGATION.search(r.text))) for r in rows]),
+        "negated": negated,
         "sentence_missing_idf": sentence_missing,
         "passage_missing_idf": passage_missing,
         "dense_rank": _ranks(dense_hits, cand, DENSE_SENTENCES),
