@@ -226,7 +226,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--language",
         metavar="CODE",
-        help="the corpus language, an ISO 639-1 code (default: VERBATIM_LANGUAGE or en); the "
+        help="the corpus language, an ISO 639-1 code (default: VERBATIM_LANGUAGE, else the "
+        "index's own, else en); the "
         "index records it and answers in it",
     )
     p.add_argument(

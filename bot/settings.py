@@ -91,8 +91,12 @@ class Settings(BaseSettings):
         DEFAULT_MILVUS_URI, description="a Milvus server (http://host:19530) or a Milvus Lite file"
     )
     milvus_prefix: str = Field(DEFAULT_MILVUS_PREFIX, pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,39}$")
-    language: str = Field(
-        DEFAULT_LANGUAGE, description="the corpus language (ISO 639-1) new indexes are built for"
+    language: str | None = Field(
+        None,
+        description=(
+            "the corpus language (ISO 639-1) indexes are built for; unset: an existing index "
+            f"keeps its own, a new one is {DEFAULT_LANGUAGE!r}"
+        ),
     )
 
     # telegram
@@ -140,8 +144,8 @@ class Settings(BaseSettings):
 
     @field_validator("language")
     @classmethod
-    def _supported_language(cls, value: str) -> str:
-        return check_code(value)
+    def _supported_language(cls, value: str | None) -> str | None:
+        return None if value is None else check_code(value)
 
     @field_validator("allowed_user_ids", "allowed_chat_ids", "admin_user_ids", mode="before")
     @classmethod

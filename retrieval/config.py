@@ -63,16 +63,17 @@ class EngineSettings(BaseModel):
         pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,39}$",
         description="name prefix of the index's Milvus collections",
     )
-    language: str = Field(
-        DEFAULT_LANGUAGE,
-        description="the corpus language (ISO 639-1) a new index is built for; an open index "
-        "answers in the language its manifest records",
+    language: str | None = Field(
+        None,
+        description="the corpus language (ISO 639-1) an index is built for; unset: an existing "
+        f"index keeps its own, a new one is {DEFAULT_LANGUAGE!r}; an open index answers in the "
+        "language its manifest records",
     )
 
     @field_validator("language")
     @classmethod
-    def _supported_language(cls, value: str) -> str:
-        return check_code(value)
+    def _supported_language(cls, value: str | None) -> str | None:
+        return None if value is None else check_code(value)
 
 
 #: Articles sent in (a page, a file) larger than this are refused; a news page is under 2 MB.

@@ -50,7 +50,7 @@ from retrieval.index.loaded import check_compatible, check_language
 from retrieval.index.rows import term_set
 from retrieval.index.store_check import store_problem
 from retrieval.read.readers import SkippedFile, content_hash, corpus_files, read_file
-from retrieval.split.language import ENGLISH, Language, language_of
+from retrieval.split.language import DEFAULT_LANGUAGE, ENGLISH, Language, language_of
 from retrieval.split.language_check import language_warning
 from retrieval.split.segment import MAX_RUN_ON_CHARS, segment
 from retrieval.split.terms import acronym_key, acronyms, sentence_terms, terms_of
@@ -220,6 +220,14 @@ def _plan(corpus: Path | Sequence[Document], conn: sqlite3.Connection | None, sa
         files=files,
         corpus_name=corpus_name,
     )
+
+
+def _kept_language(index_dir: Path) -> str:
+    """The language of the index being replaced (none configured keeps it), else English."""
+    try:
+        return mf.read(index_dir, migratable=True).language
+    except VerbatimError:
+        return DEFAULT_LANGUAGE
 
 
 def _current(index_dir: Path, settings: EngineSettings) -> tuple[mf.Manifest | None, str | None]:
@@ -449,7 +457,7 @@ def _new_generation(
     previous: mf.Manifest | None,
 ) -> BuildReport:
     plan = _plan(corpus, None, say)
-    language = language_of(settings.language)
+    language = language_of(settings.language or _kept_language(index_dir))
     name = _generation_name()
     tmp_dir = index_dir / (name + TMP_SUFFIX)
     tmp_dir.mkdir()

@@ -65,9 +65,10 @@ def check_compatible(index_dir: Path, manifest: mf.Manifest, settings: EngineSet
 def check_language(index_dir: Path, manifest: mf.Manifest, settings: EngineSettings) -> None:
     """Refuse to update an index built for another corpus language (with the rebuild hint).
 
-    Only indexing asks: answering reads an index in the language its manifest records.
+    Only indexing asks: answering reads an index in the language its manifest records. No
+    language configured means the index's own.
     """
-    if manifest.language != settings.language:
+    if settings.language is not None and manifest.language != settings.language:
         msg = (
             f"The index at {index_dir} was built for the language {manifest.language!r} but the "
             f"language configured now is {settings.language!r} (VERBATIM_LANGUAGE or "

@@ -127,8 +127,8 @@ def test_an_index_answers_in_its_own_language_whatever_the_settings(
     engine_settings: EngineSettings,
     encoder: Encoder,
 ) -> None:
-    assert engine_settings.language == "en"
-    index = LoadedIndex.open(german_index[0], engine_settings, encoder=encoder)
+    english = engine_settings.model_copy(update={"language": "en"})
+    index = LoadedIndex.open(german_index[0], english, encoder=encoder)
     try:
         assert index.language is GERMAN
         prepared = prepare(QUESTION, index.language)
@@ -152,11 +152,19 @@ def test_reindexing_in_another_language_rebuilds_and_says_why(
     again = build_index(german_corpus, index_dir, german, encoder=encoder)
     assert not again.wrote and len(again.warnings) == 1  # the model is told each time
     assert DEFAULT_MODEL in again.warnings[0]
+    # no language configured (a bot's /reindex without VERBATIM_LANGUAGE): the index keeps its
+    # own, whether updated or rebuilt from scratch
+    unset = EngineSettings(progress=False)
+    assert unset.language is None
+    kept = build_index(german_corpus, index_dir, unset, encoder=encoder)
+    assert kept.full_rebuild_reason is None and mf.read(index_dir).language == "de"
+    build_index(german_corpus, index_dir, unset, encoder=encoder, rebuild=True)
+    assert mf.read(index_dir).language == "de"
     messages: list[str] = []
     report = build_index(
         german_corpus,
         index_dir,
-        EngineSettings(progress=False),
+        EngineSettings(progress=False, language="en"),
         encoder=encoder,
         log=messages.append,
     )
