@@ -9,10 +9,11 @@ The ``meta`` row is always read ``Strong``: a reader must see the version last p
 The rows of that version were all written before its ``meta`` row, so once this process has
 known the version for longer than the server's graceful time, a ``Bounded`` read (served as
 of at least that long ago) sees every one of them: the first :data:`BOUNDED_AFTER_SECONDS`
-after a version is first seen here, its rows are read ``Strong``, later ``Bounded``. A row
-deleted after it was published (a retired document's) may be missing either way; readers
-treat what they do not find as removed. Milvus Lite ignores the level (nothing to measure
-here); the reasoning is for a cluster.
+after a version is first seen here, its rows are read ``Strong``, later ``Bounded``. A retired
+document's rows are deleted only a grace period after the version that retired them
+(``milvus_sync.RETIRED_GRACE_SECONDS``), so a reader of the version before finds them at
+either level; readers treat what they do not find as removed. Milvus Lite ignores the level
+(nothing to measure here); the reasoning is for a cluster.
 """
 
 from __future__ import annotations

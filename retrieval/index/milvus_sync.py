@@ -13,8 +13,19 @@ the Milvus collections hold the same documents:
    documents hold are written as new rows ``(term, version + 1)``.
 3. Only then the ``meta`` row is replaced: version, generation, high-water positions, counts,
    manifest, and the removed documents as *retired* (their keys and position ranges).
-4. Retired rows are deleted, older term-frequency rows of those terms too, and ``meta`` is
-   written again with nothing retired.
+4. Retired rows are deleted a grace period after the version that retired them was published
+   (:data:`RETIRED_GRACE_SECONDS`), by the first sync that runs after it: until then ``meta``
+   keeps them under ``deferred`` (one entry a version: its number, when it was published, the
+   documents and ranges it retired) and lists them as retired. Collecting an entry deletes its
+   rows and the ``term_df`` rows its version superseded (older rows of the terms it wrote),
+   then ``meta`` is written again without it.
+
+Why the wait: an answer reads the version its ``meta`` read named, and a reader of the
+previous version may still be reading when the next is published; it must find every row of
+a document the new version removed (else a quote could come out empty). An answer takes
+milliseconds, so a minute is ample; a sync that crashed leaves its entries in the published
+``meta`` and the next sync collects them. Entries are timed by the writer's clock (one
+writer at a time; clocks of machines taking turns should agree to well within the grace).
 
 Readers (``retrieval.index.milvus_view``) read ``meta`` first and see only positions below
 its high-water marks, rows with ``added <= version``, the newest frequency row of a term at
@@ -28,6 +39,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -42,6 +54,10 @@ from retrieval.split.language import Language, language_of
 Log = Callable[[str], None]
 #: ``meta`` is read at the newest state on a cluster (see ``milvus_consistency``).
 META_CONSISTENCY = "Strong"
+#: Seconds the rows a version retired stay in Milvus after that version is published: longer
+#: than any answer that may have read the previous version (milliseconds, plus the
+#: ``milvus_view.META_REUSE_SECONDS`` a ``meta`` read is reused).
+RETIRED_GRACE_SECONDS = 60.0
 
 
 def document_key(idx: int, first_sentence: int, first_passage: int) -> str:
@@ -130,7 +146,8 @@ def _sync(client: Any, index_dir: Path, settings: EngineSettings, say: Log) -> N
             ms.create(client, collection, kind, dim)
         client.load_collection(collection)
     old = published["stats"] if same and published else {"sentence_rows": 0, "passage_rows": 0}
-    retired = published["retired"] if same and published else _no_retired()
+    deferred = _deferred(published, version) if same and published else []
+    gone = set(_retired_by(deferred)["documents"])
     _remove_unpublished(client, names, old, version)
     conn = store.connect(generation / store.STORE_FILE, readonly=True)
     try:
@@ -140,7 +157,7 @@ def _sync(client: Any, index_dir: Path, settings: EngineSettings, say: Log) -> N
         mirrored = {
             str(r["key"]): r
             for r in query_all(client, names["documents"], f"added <= {version}", ["key", "body"])
-            if r["key"] not in set(retired["documents"])
+            if r["key"] not in gone
         }
         added = [d for key, d in embedded.items() if key not in mirrored]
         removed = [
@@ -159,10 +176,15 @@ def _sync(client: Any, index_dir: Path, settings: EngineSettings, say: Log) -> N
         conn.execute("COMMIT")
     finally:
         conn.close()
-    for doc in removed:
-        retired["documents"].append(doc["key"])
-        retired["sentences"].append([doc["first_sentence"], doc["sentence_count"]])
-        retired["passages"].append([doc["first_passage"], doc["passage_count"]])
+    deferred.append(
+        {
+            "version": new,
+            "at": time.time(),
+            "documents": [doc["key"] for doc in removed],
+            "sentences": [[doc["first_sentence"], doc["sentence_count"]] for doc in removed],
+            "passages": [[doc["first_passage"], doc["passage_count"]] for doc in removed],
+        }
+    )
     body = {
         "generation": tag,
         "version": new,
@@ -173,13 +195,24 @@ def _sync(client: Any, index_dir: Path, settings: EngineSettings, say: Log) -> N
             "sentences": current.sentences,
             "passages": current.passages,
         },
-        "retired": retired,
+        "retired": _retired_by(deferred),
+        "deferred": deferred,
         "manifest": json.loads(manifest.model_dump_json()),
         "updated_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     _publish(client, prefix, body)
-    _delete_retired(client, names, retired, sorted(touched), new)
-    _publish(client, prefix, body | {"retired": _no_retired()})
+    now = time.time()
+    due = [e for e in deferred if now - float(e["at"]) >= RETIRED_GRACE_SECONDS]
+    if due:
+        # rows first, then meta: until its rows are gone an entry stays listed as retired
+        _delete_retired(client, names, due)
+        kept = [e for e in deferred if e not in due]
+        _publish(client, prefix, body | {"retired": _retired_by(kept), "deferred": kept})
+    if len(deferred) > len(due):
+        say(
+            f"Milvus: rows retired by {len(deferred) - len(due)} versions are kept for "
+            f"{RETIRED_GRACE_SECONDS:.0f} s after each (answers may still read them)"
+        )
     if published is not None and not same:
         for kind in ms.COLLECTIONS:
             stale = ms.name(prefix, str(published["generation"]), kind)
@@ -188,8 +221,26 @@ def _sync(client: Any, index_dir: Path, settings: EngineSettings, say: Log) -> N
     say(f"Milvus: published version {new} at {settings.milvus_uri} ({prefix}*)")
 
 
-def _no_retired() -> dict[str, list[Any]]:
-    return {"documents": [], "sentences": [], "passages": []}
+def _deferred(published: dict[str, Any], version: int) -> list[dict[str, Any]]:
+    """The retirements ``published`` defers, oldest first (see the module's step 4).
+
+    A ``meta`` written before retirements were deferred holds none, and retired rows only
+    when its sync was cut short before deleting them: those become an entry of its version,
+    kept a grace period from now.
+    """
+    if "deferred" in published:
+        return list(published["deferred"])
+    retired = published["retired"]
+    if not retired["documents"]:
+        return []
+    return [{"version": version, "at": time.time(), **retired}]
+
+
+def _retired_by(entries: Sequence[dict[str, Any]]) -> dict[str, list[Any]]:
+    """What readers must not see: everything ``entries`` retired and has not deleted yet."""
+    return {
+        k: [item for e in entries for item in e[k]] for k in ("documents", "sentences", "passages")
+    }
 
 
 def _remove_unpublished(
@@ -422,19 +473,22 @@ def _write_term_df(
     )
 
 
-def _delete_retired(
-    client: Any, names: dict[str, str], retired: dict[str, list], terms: list[str], new: int
-) -> None:
-    for kind in ("sentences", "passages"):
-        for first, count in retired[kind]:
-            client.delete(names[kind], filter=f"pos >= {first} and pos < {first + count}")
-    for keys in ms.chunks(list(retired["documents"])):
-        listed = ", ".join(ms.quoted(k) for k in keys)
-        client.delete(names["documents"], filter=f"key in [{listed}]")
-        for kind in ("doc_text", "postings", "acronyms"):
-            client.delete(names[kind], filter=f"dockey in [{listed}]")
-    for chunk in ms.chunks(terms):
-        listed = ", ".join(ms.quoted(t) for t in chunk)
-        client.delete(names["term_df"], filter=f"term in [{listed}] and added < {new}")
+def _delete_retired(client: Any, names: dict[str, str], entries: list[dict[str, Any]]) -> None:
+    """Delete the rows ``entries`` retired and the ``term_df`` rows their versions superseded."""
+    for entry in entries:
+        for kind in ("sentences", "passages"):
+            for first, count in entry[kind]:
+                client.delete(names[kind], filter=f"pos >= {first} and pos < {first + count}")
+        for keys in ms.chunks(list(entry["documents"])):
+            listed = ", ".join(ms.quoted(k) for k in keys)
+            client.delete(names["documents"], filter=f"key in [{listed}]")
+            for kind in ("doc_text", "postings", "acronyms"):
+                client.delete(names[kind], filter=f"dockey in [{listed}]")
+        version = int(entry["version"])
+        # the terms a version wrote a frequency row for: their older rows are superseded
+        written = query_all(client, names["term_df"], f"added == {version}", ["term"])
+        for chunk in ms.chunks(sorted({str(r["term"]) for r in written})):
+            listed = ", ".join(ms.quoted(t) for t in chunk)
+            client.delete(names["term_df"], filter=f"term in [{listed}] and added < {version}")
     for collection in names.values():
         client.flush(collection)

@@ -334,3 +334,99 @@ def test_term_statistics_follow_a_published_update(
     assert after != before
     assert not after[2]["sdf"][2] and after[2]["vbla"][2]
     assert after[0][stem("gulls")][0] > 0 and stem("gulls") not in before[0]
+
+
+def _document_reads(view: Any, doc_id: str) -> tuple:
+    """Everything a reader reads of document ``doc_id``: its row, text, sentence and passage
+    rows, the postings and frequencies of its first sentence's words."""
+    doc = view.document_by_id(doc_id)
+    if doc is None:
+        return (None,)
+    first = view.sentence(doc.first_sentence)
+    words = sorted(set(first.terms.split()))
+    return (
+        (doc.idx, doc.source, doc.first_sentence, doc.sentence_count, doc.passage_count),
+        view.text(doc.idx),
+        view.sentences(range(doc.first_sentence, doc.first_sentence + doc.sentence_count)),
+        view.passages(range(doc.first_passage, doc.first_passage + doc.passage_count)),
+        view.postings("sentences", words).tolist(),
+        view.term_frequencies(words),
+    )
+
+
+def _count(client: Any, collection: str, rule: str) -> int:
+    return int(client.query(collection, filter=rule, output_fields=["count(*)"])[0]["count(*)"])
+
+
+def test_a_removed_documents_rows_outlast_the_readers_of_the_version_before(
+    tmp_path: Path,
+    engine_settings: EngineSettings,
+    encoder: Encoder,
+    milvus_uri: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A reader of version N reads a document that N+1 removes in full, after N+1 is
+    published; its rows are deleted by a sync after the grace period, not before."""
+    from pymilvus import MilvusClient
+
+    from retrieval.index import milvus_sync
+    from retrieval.index.milvus_reader import MilvusReader
+    from retrieval.index.milvus_schema import quoted
+    from retrieval.index.milvus_sync import document_key, read_meta
+
+    corpus = tmp_path / "corpus"
+    shutil.copytree(SEEDS, corpus)
+    index_dir = tmp_path / "index"
+    settings = _milvus(engine_settings, milvus_uri, "grace_")
+    build_index(corpus, index_dir, settings, encoder=encoder)
+    removed = sorted(p for p in corpus.iterdir() if p.is_file())[0]
+    milvus = open_index(index_dir, settings, encoder=encoder)
+    try:
+        with milvus.reader() as old:
+            # the reference, read through the embedded store at version N
+            embedded = open_index(index_dir, engine_settings, encoder=encoder)
+            try:
+                with embedded.reader() as e:
+                    expected = _document_reads(e, removed.name)
+                    doc = e.document_by_id(removed.name)
+            finally:
+                embedded.close()
+            assert doc is not None and expected[1] and expected[4]
+            removed.unlink()
+            build_index(corpus, index_dir, settings, encoder=encoder)  # publishes N+1
+            # the reader in the middle of its answer, and one with nothing kept (a fresh index)
+            assert _document_reads(old, removed.name) == expected
+            fresh = open_index(index_dir, settings, encoder=encoder)
+            try:
+                assert _document_reads(MilvusReader(fresh, old.meta), removed.name) == expected
+                with fresh.reader() as current:
+                    assert current.version == old.version + 1
+                    assert current.document_by_id(removed.name) is None
+                    assert current.sentence(doc.first_sentence) is None
+            finally:
+                fresh.close()
+    finally:
+        milvus.close()
+    client = MilvusClient(uri=milvus_uri)
+    names = milvus.names
+    key = quoted(document_key(doc.idx, doc.first_sentence, doc.first_passage))
+    sentences = f"pos >= {doc.first_sentence} and pos < {doc.first_sentence + doc.sentence_count}"
+    left = {
+        "sentences": (names["sentences"], sentences),
+        "documents": (names["documents"], f"key == {key}"),
+        "doc_text": (names["doc_text"], f"dockey == {key}"),
+        "postings": (names["postings"], f"dockey == {key}"),
+    }
+    assert all(_count(client, *where) for where in left.values())
+    build_index(corpus, index_dir, settings, encoder=encoder)  # within the grace period
+    assert all(_count(client, *where) for where in left.values())
+    monkeypatch.setattr(milvus_sync, "RETIRED_GRACE_SECONDS", 0.0)  # as if it had passed
+    build_index(corpus, index_dir, settings, encoder=encoder)
+    assert {kind: _count(client, *where) for kind, where in left.items()} == dict.fromkeys(left, 0)
+    meta = read_meta(client, settings.milvus_prefix)
+    assert meta is not None and meta["deferred"] == [] and meta["retired"]["documents"] == []
+    terms = [
+        r["term"] for r in milvus_sync.query_all(client, names["term_df"], "added > 0", ["term"])
+    ]
+    assert len(terms) == len(set(terms)), "superseded term frequencies are deleted"
+    client.close()
