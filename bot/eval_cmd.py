@@ -119,7 +119,6 @@ def reporting_errors(name: str, work: Command) -> Command:
 def _run(args: argparse.Namespace, settings: Settings) -> int:
     # Imported here: they load numpy, FAISS and the model's libraries.
     from embeddings import Encoder
-    from retrieval.answer.thresholds import threshold_for
     from retrieval.engine import Engine
     from retrieval.evaluation.folds import load_folds
     from retrieval.evaluation.metrics import QuestionResult
@@ -155,7 +154,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     engine = Engine.open(index_dir, engine_settings, encoder=encoder)
     sample = ranker_for(questions[0]) if ranker_for is not None and questions else None
     thresholds: dict[str, float] = {
-        name: threshold_for(name, engine_settings.min_relevance, sample) for name in retrievers
+        name: engine.decline_threshold(name, sample) for name in retrievers
     }
     runs: dict[str, list[QuestionResult]] = {
         name: run_questions(

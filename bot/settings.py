@@ -91,6 +91,10 @@ class Settings(BaseSettings):
         DEFAULT_MILVUS_URI, description="a Milvus server (http://host:19530) or a Milvus Lite file"
     )
     milvus_prefix: str = Field(DEFAULT_MILVUS_PREFIX, pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,39}$")
+    ranker: str | None = Field(
+        None,
+        description="a ranker model file trained for VERBATIM_MODEL (retrieval.learn.train)",
+    )
     language: str | None = Field(
         None,
         description=(
@@ -186,6 +190,7 @@ class Settings(BaseSettings):
             milvus_uri=self.milvus_uri,
             milvus_prefix=self.milvus_prefix,
             language=self.language,
+            ranker=self.ranker,
         )
 
     def fetch_policy(self) -> FetchPolicy:

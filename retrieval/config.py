@@ -63,6 +63,11 @@ class EngineSettings(BaseModel):
         pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,39}$",
         description="name prefix of the index's Milvus collections",
     )
+    ranker: str | None = Field(
+        None,
+        description="a ranker model file (python -m retrieval.learn.train --out FILE); unset: "
+        "the one shipped, trained for the default model",
+    )
     language: str | None = Field(
         None,
         description="the corpus language (ISO 639-1) an index is built for; unset: an existing "

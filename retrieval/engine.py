@@ -16,6 +16,7 @@ next question reaches the store again by itself (the Milvus store reconnects and
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 from collections.abc import Callable
@@ -29,10 +30,11 @@ from retrieval.config import EngineSettings, Retriever
 from retrieval.errors import IndexCorruptError, VerbatimError, rebuild_hint
 from retrieval.index.stores import open_index
 from retrieval.index.view import OpenIndex
-from retrieval.search.ranker import Ranker
+from retrieval.search.ranker import Ranker, default_ranker, load_ranker
 from retrieval.types import Answer, DocumentInfo, Extract, IndexInfo, PriorTurn
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 MAX_CONTEXT_WINDOW = 10
 _TITLE_WORD = re.compile(r"[A-Za-z][\w'-]+")
@@ -53,6 +55,8 @@ class Engine:
         self._retired: list[OpenIndex] = []
         self.settings = settings
         self._lock = threading.Lock()
+        self._ranker = load_ranker(Path(settings.ranker)) if settings.ranker else None
+        self._unfit_told: set[str] = set()
 
     @classmethod
     def open(
@@ -101,22 +105,49 @@ class Engine:
         ``ranker`` replaces the shipped model (the harness's held-out folds). Never raises for bad
         questions: they come back with status ``invalid_question``.
         """
-        chosen = retriever or self.settings.retriever
-        kwargs = {
-            "context": context,
-            "top_k": top_k or self.settings.top_k,
-            "offset": offset,
-            "retriever": chosen,
-            "ranker": ranker,
-            "min_relevance": threshold_for(
-                chosen,
-                self.settings.min_relevance if min_relevance is None else min_relevance,
-                ranker,
-            ),
-        }
-        return self._guarded(
-            lambda index: answering.answer(question, index, **kwargs)  # type: ignore[arg-type]
-        )
+        model = ranker or self._ranker or default_ranker()
+        configured = self.settings.min_relevance if min_relevance is None else min_relevance
+
+        def run(index: OpenIndex) -> Answer:
+            chosen = self._ranking(retriever or self.settings.retriever, model, index)
+            return answering.answer(
+                question,
+                index,
+                context=context,
+                top_k=top_k or self.settings.top_k,
+                offset=offset,
+                retriever=chosen,
+                ranker=model,
+                min_relevance=threshold_for(chosen, configured, model),
+            )
+
+        return self._guarded(run)
+
+    def decline_threshold(self, retriever: Retriever, ranker: Ranker | None = None) -> float:
+        """The threshold ``answer`` applies for ``retriever`` (-inf: it never declines)."""
+        model = ranker or self._ranker or default_ranker()
+        chosen = self._ranking(retriever, model, self.index)
+        return threshold_for(chosen, self.settings.min_relevance, model)
+
+    def _ranking(self, retriever: Retriever, model: Ranker, index: OpenIndex) -> Retriever:
+        """``retriever``, or the hand-set ``hand`` ranking when the learned model was trained
+        for another encoder than the index's (its dense similarities have another scale);
+        said once per model in the log."""
+        built = index.manifest.model
+        if retriever != "hybrid" or model.fits(built.fingerprint):
+            return retriever
+        if built.fingerprint not in self._unfit_told:
+            self._unfit_told.add(built.fingerprint)
+            log.warning(
+                "The learned ranker was trained for %s, and this index was built with %s: "
+                "ranking with the hand-set formula instead. Train one for it "
+                "(python -m retrieval.learn.train --model %s --squad FILE --out RANKER.json) "
+                "and set VERBATIM_RANKER=RANKER.json.",
+                model.describe(),
+                built.name,
+                built.name,
+            )
+        return "hand"
 
     def _guarded(
         self, work: Callable[[OpenIndex], T], *, expected: tuple[type[Exception], ...] = ()

@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from embeddings import DEFAULT_MODEL
 from retrieval.learn import answerability
 from retrieval.learn.dataset import TrainingSet
 from retrieval.learn.off_topic import off_topic, off_topic_questions
@@ -235,6 +236,7 @@ def model_file(
     answerable: dict[str, Any] | None,
     threshold: float,
     training: dict[str, Any],
+    encoder: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The JSON a :class:`retrieval.search.ranker.Ranker` is loaded from."""
     from retrieval.search.answerable import ANSWERABLE_FEATURES
@@ -245,6 +247,7 @@ def model_file(
     if answerable is not None:
         data["answerable"] = {"features": list(ANSWERABLE_FEATURES), **answerable}
     data["min_relevance"] = threshold
+    data["encoder"] = encoder or {}
     data["training"] = training
     return data
 
@@ -292,6 +295,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--folds-dir", type=Path, help="keep the fold models here")
     parser.add_argument("--plot", type=Path, help="draw the reliability diagram (PNG) here")
     parser.add_argument(
+        "--model", default=DEFAULT_MODEL, help="the sentence-transformers model to train for"
+    )
+    parser.add_argument(
+        "--encoder",
+        default="onnx-int8",
+        choices=("onnx-int8", "onnx", "torch"),
+        help="how the model encodes (as VERBATIM_ENCODER)",
+    )
+    parser.add_argument(
         "--no-off-topic",
         action="store_true",
         help="train without questions asked of a corpus lacking their article",
@@ -308,6 +320,7 @@ def main(argv: list[str] | None = None) -> int:
     from retrieval.config import EngineSettings
     from retrieval.evaluation.squad import parse_squad
     from retrieval.index.build import build_index
+    from retrieval.index.manifest import read as read_manifest
     from retrieval.index.stores import open_index
     from retrieval.learn.dataset import collect
     from retrieval.search.ranker import MODEL_PATH
@@ -315,9 +328,18 @@ def main(argv: list[str] | None = None) -> int:
     questions, documents = parse_squad(args.squad.read_text(encoding="utf-8"), args.squad)
     if args.limit:
         questions = tuple(questions[i * len(questions) // args.limit] for i in range(args.limit))
-    settings = EngineSettings.model_validate({"progress": False})
-    encoder = Encoder(settings.model, batch_size=settings.batch_size)
+    settings = EngineSettings.model_validate(
+        {"progress": False, "model": args.model, "encoder": args.encoder}
+    )
+    encoder = Encoder(settings.model, batch_size=settings.batch_size, backend=settings.encoder)
     build_index(list(documents), args.index, settings, encoder=encoder)
+    trained_for = read_manifest(args.index).model
+    encoder_info = {
+        "name": trained_for.name,
+        "dimension": trained_for.dimension,
+        "fingerprint": trained_for.fingerprint,
+        "variant": trained_for.variant,
+    }
     fold_of = assign_folds(
         [q.sources[0] if q.sources else q.id for q in questions], args.folds, args.seed
     )
@@ -406,6 +428,7 @@ def main(argv: list[str] | None = None) -> int:
                     forest_json(row_models[fold], a_slope, a_intercept),
                     threshold,
                     {"fold": fold, **training},
+                    encoder_info,
                 ),
             )
         write_json(
@@ -435,6 +458,7 @@ def main(argv: list[str] | None = None) -> int:
             forest_json(final_answerable, a_slope, a_intercept),
             threshold,
             training,
+            encoder_info,
         ),
     )
     return 0

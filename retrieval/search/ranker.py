@@ -95,6 +95,17 @@ class Ranker:
     answerable: Forest | None
     min_relevance: float
     info: dict[str, Any] = field(default_factory=dict)
+    #: The encoder the features were measured with (name, dimension, weights fingerprint):
+    #: dense similarities of another model have another scale, so its indexes need their own.
+    encoder: dict[str, Any] = field(default_factory=dict)
+
+    def fits(self, fingerprint: str) -> bool:
+        """Whether this ranker was trained on vectors of the model ``fingerprint`` names."""
+        return self.encoder.get("fingerprint") == fingerprint
+
+    def describe(self) -> str:
+        """The model it was trained for, for messages."""
+        return str(self.encoder.get("name", "an unrecorded model"))
 
     def probability(self, features: np.ndarray) -> np.ndarray:
         """Calibrated probability that each candidate sentence holds the answer.
@@ -167,6 +178,7 @@ def load_ranker(path: Path) -> Ranker:
             else _forest(answerable, len(ANSWERABLE_FEATURES)),
             min_relevance=float(data["min_relevance"]),
             info=dict(data.get("training", {})),
+            encoder=dict(data.get("encoder", {})),
         )
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise RankerError(f"The ranker model {path} is malformed ({exc!r}).") from exc

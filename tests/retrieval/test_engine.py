@@ -179,3 +179,35 @@ def test_an_unreachable_store_is_not_damage_and_comes_back(
         use_everything(engine)
     finally:
         engine.close()
+
+
+def test_a_ranker_trained_for_another_model_gives_way_to_the_hand_formula(
+    seeds_index: Path,
+    engine_settings: EngineSettings,
+    encoder: Encoder,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Dense similarities of another model have another scale: its index is ranked by hand."""
+    import json
+
+    from retrieval.search.ranker import MODEL_PATH
+
+    data = json.loads(MODEL_PATH.read_text())
+    data["encoder"] = {**data["encoder"], "name": "some-other-model", "fingerprint": "0" * 16}
+    other = tmp_path / "other.json"
+    other.write_text(json.dumps(data))
+    own = Engine.open(seeds_index, engine_settings, encoder=encoder)
+    foreign = Engine.open(
+        seeds_index, engine_settings.model_copy(update={"ranker": str(other)}), encoder=encoder
+    )
+    questions = ["Who is Lynn Maalouf?", "How long did the battle for Mosul last?"]
+    with caplog.at_level("WARNING", logger="retrieval.engine"):
+        for question in questions:
+            assert foreign.answer(question) == own.answer(question, retriever="hand")
+            assert own.answer(question) != own.answer(question, retriever="hand")
+    told = [r for r in caplog.records if "some-other-model" in r.getMessage()]
+    assert len(told) == 1 and "VERBATIM_RANKER" in told[0].getMessage()
+    assert foreign.decline_threshold("hybrid") == own.decline_threshold("hand") == 0.32
+    assert own.decline_threshold("hybrid") == pytest.approx(data["min_relevance"])
+    assert own.decline_threshold("dense") == float("-inf")
