@@ -10,8 +10,11 @@ about a subject without saying the answer.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 from tqdm import tqdm
@@ -106,3 +109,30 @@ def concatenate(parts: Sequence[TrainingSet]) -> TrainingSet:
         np.concatenate(owner).astype(np.int32),
         tuple(questions),
     )
+
+
+def save_cached(path: Path, data: TrainingSet) -> None:
+    """Keep gathered features for another run over the same questions and features."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(
+        path,
+        features=data.features,
+        labels=data.labels,
+        question=data.question,
+        ids=np.array([q.id for q in data.questions]),
+        names=np.array(FEATURES),
+    )
+
+
+def load_cached(path: Path, questions: Sequence[Any]) -> TrainingSet | None:
+    """Features kept by :func:`save_cached`, if they were gathered for these questions."""
+    if not path.exists():
+        return None
+    kept = np.load(path)
+    if list(kept["names"]) != list(FEATURES) or list(kept["ids"]) != [q.id for q in questions]:
+        print(
+            f"{path} holds features of other questions or another version: gathering again",
+            file=sys.stderr,
+        )
+        return None
+    return TrainingSet(kept["features"], kept["labels"], kept["question"], tuple(questions))

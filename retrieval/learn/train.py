@@ -34,7 +34,16 @@ import numpy as np
 
 from embeddings import DEFAULT_MODEL
 from retrieval.learn import answerability
-from retrieval.learn.dataset import TrainingSet
+from retrieval.learn.dataset import TrainingSet, load_cached, save_cached
+from retrieval.learn.figures import (
+    best_per_question,
+    decline_threshold,
+    figures,
+    nested_thresholds,
+    reliability,
+    trade_off,
+)
+from retrieval.learn.model_file import forest_json, model_file, write_json
 from retrieval.learn.off_topic import off_topic, off_topic_questions
 
 DEFAULT_FOLDS = 5
@@ -43,7 +52,7 @@ DEFAULT_SEED = 20261202
 #: A quarter of a percent, not the 2% one might take: the model's probabilities are calibrated
 #: on SQuAD, whose questions are written from the very paragraph, and questions about other
 #: text score lower. At 2% (threshold 0.157) it declined 4 of the 62 answerable questions of
-#: the seeds set; at 0.25% (0.043) one, while still declining all 16 off-topic ones and 85%
+#: the seeds set; at 0.25% (0.039) one, while still declining all 16 off-topic ones and 85%
 #: of the SQuAD questions asked of a corpus lacking their article.
 DECLINED_ANSWERABLE = 0.0025
 DEFAULT_INDEX = Path(".verbatim/train/squad")
@@ -65,9 +74,6 @@ PARAMS: dict[str, Any] = {
 ROUNDS = 250
 PARAMS["learning_rate"] = 0.06
 PARAMS["max_bin"] = 63
-#: Bins of the reliability diagram, and the fewest points a bin is drawn with.
-RELIABILITY_BINS = 10
-RELIABILITY_MIN_COUNT = 20
 
 
 def assign_folds(groups: Sequence[str], folds: int, seed: int) -> dict[str, int]:
@@ -111,30 +117,6 @@ def calibrated(raw: np.ndarray, slope: float, intercept: float) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-(slope * raw + intercept)))
 
 
-def best_per_question(data: TrainingSet, score: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per question: the best candidate's score and whether it holds the answer.
-
-    A question without candidates gets ``-inf`` and no hit.
-    """
-    count = len(data.questions)
-    best = np.full(count, -np.inf)
-    hit = np.zeros(count, dtype=bool)
-    order = np.lexsort((-score, data.question))
-    first = np.ones(len(order), dtype=bool)
-    first[1:] = data.question[order][1:] != data.question[order][:-1]
-    top = order[first]
-    best[data.question[top]] = score[top]
-    hit[data.question[top]] = data.labels[top] == 1
-    return best, hit
-
-
-def decline_threshold(answerable_relevance: np.ndarray, share: float) -> float:
-    """The highest threshold declining at most ``share`` of these answerable questions."""
-    values = np.sort(answerable_relevance[np.isfinite(answerable_relevance)])
-    allowed = int(np.floor(share * len(values)))
-    return float(values[allowed]) if len(values) else 0.0
-
-
 def held_out(
     data: TrainingSet, fold_of: dict[str, int], folds: int, seed: int
 ) -> tuple[np.ndarray, list[Any]]:
@@ -154,130 +136,6 @@ def held_out(
         models.append(model)
         print(f"fold {fold + 1}/{folds}: {time.perf_counter() - started:.0f} s", file=sys.stderr)
     return raw, models
-
-
-def figures(
-    data: TrainingSet, relevance_by_question: np.ndarray, hits: np.ndarray, threshold: float
-) -> dict[str, float | None]:
-    """Question-level figures of held-out scores: top-sentence hit, AUROC, decline rates."""
-    answerable = np.array([q.answerable for q in data.questions])
-    asked = np.isfinite(relevance_by_question)
-    pos = relevance_by_question[answerable & asked]
-    neg = relevance_by_question[~answerable & asked]
-    from retrieval.evaluation.separation import auroc
-
-    return {
-        "questions": len(data.questions),
-        "sentence_hit_at_1": float(hits[answerable].mean()) if answerable.any() else None,
-        "auroc": auroc(pos.tolist(), neg.tolist()),
-        "answerable_declined": float((pos < threshold).mean()) if len(pos) else None,
-        "unanswerable_declined": float((neg < threshold).mean()) if len(neg) else None,
-    }
-
-
-#: Shares of answerable questions declined that the trade-off table shows thresholds for.
-TRADE_OFF_SHARES = (0.0025, 0.005, 0.01, 0.02, 0.05, 0.1)
-
-
-def trade_off(
-    relevance: np.ndarray, answerable: np.ndarray, off_relevance: np.ndarray
-) -> list[dict[str, float]]:
-    """For each share in ``TRADE_OFF_SHARES``: its threshold and what it declines."""
-    found = np.isfinite(relevance)
-    table = []
-    for share in TRADE_OFF_SHARES:
-        threshold = decline_threshold(relevance[answerable & found], share)
-        table.append(
-            {
-                "min_relevance": threshold,
-                "answerable_declined": float((relevance[answerable & found] < threshold).mean()),
-                "unanswerable_declined": float((relevance[~answerable & found] < threshold).mean()),
-                "off_topic_declined": float((off_relevance < threshold).mean())
-                if len(off_relevance)
-                else float("nan"),
-            }
-        )
-    return table
-
-
-def nested_thresholds(
-    data: TrainingSet, relevance: np.ndarray, fold_of: dict[str, int], folds: int, share: float
-) -> dict[str, float]:
-    """Decline rates when each fold's threshold is chosen on the other folds only."""
-    answerable = np.array([q.answerable for q in data.questions])
-    fold = np.array([fold_of[g] for g in data.groups()])
-    wrongly = rightly = counted_a = counted_u = 0
-    for k in range(folds):
-        others = (fold != k) & answerable & np.isfinite(relevance)
-        threshold = decline_threshold(relevance[others], share)
-        here = (fold == k) & np.isfinite(relevance)
-        wrongly += int((relevance[here & answerable] < threshold).sum())
-        rightly += int((relevance[here & ~answerable] < threshold).sum())
-        counted_a += int((here & answerable).sum())
-        counted_u += int((here & ~answerable).sum())
-    return {
-        "answerable_declined": wrongly / max(1, counted_a),
-        "unanswerable_declined": rightly / max(1, counted_u),
-    }
-
-
-def forest_json(booster: Any, slope: float, intercept: float) -> dict[str, Any]:
-    """One model's part of a model file: its trees and their calibration."""
-    from retrieval.learn.trees import flatten
-
-    return {
-        "trees": flatten(booster.dump_model()),
-        "calibration": {"slope": slope, "intercept": intercept},
-    }
-
-
-def model_file(
-    sentences: dict[str, Any],
-    answerable: dict[str, Any] | None,
-    threshold: float,
-    training: dict[str, Any],
-    encoder: dict[str, Any] | None = None,
-) -> dict[str, Any]:
-    """The JSON a :class:`retrieval.search.ranker.Ranker` is loaded from."""
-    from retrieval.search.answerable import ANSWERABLE_FEATURES
-    from retrieval.search.features import FEATURES
-    from retrieval.search.ranker import MODEL_FORMAT
-
-    data: dict[str, Any] = {"format": MODEL_FORMAT, "features": list(FEATURES), **sentences}
-    if answerable is not None:
-        data["answerable"] = {"features": list(ANSWERABLE_FEATURES), **answerable}
-    data["min_relevance"] = threshold
-    data["encoder"] = encoder or {}
-    data["training"] = training
-    return data
-
-
-def reliability(path: Path, curves: list[tuple[str, np.ndarray, np.ndarray]]) -> None:
-    """Draw predicted probability against observed frequency for each (name, p, outcome)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    figure, axis = plt.subplots(figsize=(6, 5.5))
-    edges = np.linspace(0, 1, RELIABILITY_BINS + 1)
-    for name, p, y in curves:
-        which = np.clip(np.digitize(p, edges) - 1, 0, RELIABILITY_BINS - 1)
-        xs, ys = [], []
-        for b in range(RELIABILITY_BINS):
-            inside = which == b
-            if inside.sum() >= RELIABILITY_MIN_COUNT:
-                xs.append(float(p[inside].mean()))
-                ys.append(float(y[inside].mean()))
-        axis.plot(xs, ys, marker="o", label=name)
-    axis.plot([0, 1], [0, 1], linestyle=":", color="grey", label="perfect calibration")
-    axis.set_xlabel("predicted probability")
-    axis.set_ylabel("observed frequency")
-    axis.set_title("Ranker reliability, held-out folds (SQuAD 2.0 dev)")
-    axis.legend(loc="upper left", fontsize="small")
-    figure.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=110)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -498,45 +356,6 @@ def _hand_column() -> int:
     from retrieval.search.features import FEATURES
 
     return FEATURES.index("hand")
-
-
-def save_cached(path: Path, data: TrainingSet) -> None:
-    """Keep gathered features for another run over the same questions and features."""
-    from retrieval.search.features import FEATURES
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    np.savez(
-        path,
-        features=data.features,
-        labels=data.labels,
-        question=data.question,
-        ids=np.array([q.id for q in data.questions]),
-        names=np.array(FEATURES),
-    )
-
-
-def load_cached(path: Path, questions: Sequence[Any]) -> TrainingSet | None:
-    """Features kept by :func:`save_cached`, if they were gathered for these questions."""
-    from retrieval.search.features import FEATURES
-
-    if not path.exists():
-        return None
-    kept = np.load(path)
-    if list(kept["names"]) != list(FEATURES) or list(kept["ids"]) != [q.id for q in questions]:
-        print(
-            f"{path} holds features of other questions or another version: gathering again",
-            file=sys.stderr,
-        )
-        return None
-    return TrainingSet(kept["features"], kept["labels"], kept["question"], tuple(questions))
-
-
-def write_json(path: Path, data: dict[str, Any]) -> None:
-    """Write ``data`` compactly and atomically (a model read while it is written stays whole)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_suffix(path.suffix + ".partial")
-    partial.write_text(json.dumps(data, separators=(",", ":")), encoding="utf-8")
-    partial.replace(path)
 
 
 if __name__ == "__main__":

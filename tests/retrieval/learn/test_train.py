@@ -10,7 +10,8 @@ import pytest
 
 from retrieval.evaluation.folds import load_folds
 from retrieval.evaluation.gold import Question, QuestionSetError
-from retrieval.learn.train import assign_folds, decline_threshold, main
+from retrieval.learn.figures import decline_threshold
+from retrieval.learn.train import assign_folds, main
 from retrieval.search.ranker import load_ranker
 
 pytest.importorskip("lightgbm")

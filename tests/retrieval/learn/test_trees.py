@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from retrieval.learn.train import forest_json, model_file
+from retrieval.learn.model_file import forest_json, model_file
 from retrieval.search.features import FEATURES
 from retrieval.search.ranker import RankerError, load_ranker
 
