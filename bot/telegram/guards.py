@@ -18,6 +18,8 @@ from retrieval.errors import StoreUnavailableError
 log = logging.getLogger(__name__)
 
 REFUSED_START_PARAMETER = "private"
+#: Where the button of an inline apology leads (the private chat, whose /start explains).
+APOLOGY_START_PARAMETER = "inline"
 
 Context = ContextTypes.DEFAULT_TYPE
 
@@ -112,6 +114,10 @@ async def on_error(update: object, context: Context) -> None:
 async def _apologise(update: Update, context: Context, text: str) -> None:
     if update.callback_query is not None:
         await update.callback_query.answer(text)
+    elif update.inline_query is not None:
+        # no results, the apology on the button above them; not cached, so typing on retries
+        button = InlineQueryResultsButton(text=text, start_parameter=APOLOGY_START_PARAMETER)
+        await update.inline_query.answer([], cache_time=0, is_personal=True, button=button)
     elif update.message is not None and addressed_to_bot(
         update.message, context.bot.username, context.bot.id
     ):

@@ -78,6 +78,11 @@ async def test_server_restart_while_the_bot_runs(
     )
     await standin.wait_for(lambda: _callback_answer(standin, pressed) is not None)
     assert _callback_answer(standin, pressed) == render.STORE_UNAVAILABLE
+    typed = standin.inline(BOB, "Amnesty Mosul civilians")
+    await standin.wait_for(lambda: _inline_answer(standin, typed) is not None)
+    inline = _inline_answer(standin, typed)
+    assert inline is not None and inline["results"] == []
+    assert inline["button"]["text"] == render.STORE_UNAVAILABLE and inline["cache_time"] == 0
 
     milvus_server.start()
     after = [standin.send(ALICE, SEED_QUESTION), standin.send(BOB, LATER_QUESTION)]
@@ -95,7 +100,7 @@ async def test_server_restart_while_the_bot_runs(
     assert _callback_answer(standin, again) == ""  # answered, without a notice
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
     warned = [r for r in caplog.records if r.name == "bot.telegram.guards"]
-    assert [r.levelname for r in warned] == ["WARNING"] * 3
+    assert [r.levelname for r in warned] == ["WARNING"] * 4
     assert all("Cannot reach the Milvus server" in r.getMessage() for r in warned)
 
 
@@ -104,4 +109,12 @@ def _callback_answer(standin: BotApiStandIn, query_id: str) -> str | None:
     for call in standin.calls("answerCallbackQuery"):
         if call.params["callback_query_id"] == query_id:
             return str(call.params.get("text") or "")
+    return None
+
+
+def _inline_answer(standin: BotApiStandIn, query_id: str) -> dict | None:
+    """The parameters the bot answered inline query ``query_id`` with, if it has."""
+    for call in standin.calls("answerInlineQuery"):
+        if call.params["inline_query_id"] == query_id:
+            return dict(call.params)
     return None
