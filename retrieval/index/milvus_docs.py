@@ -8,10 +8,11 @@ Both are kept for the answer and between answers while the version stands.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
-from typing import Any, Protocol
+from collections.abc import Sequence
+from typing import Any
 
 from retrieval.index import milvus_schema as ms
+from retrieval.index.milvus_protocol import OpenMilvusIndex
 from retrieval.index.milvus_sync import query_all
 from retrieval.index.rows import DocumentRow, Stats
 from retrieval.types import Source
@@ -20,14 +21,10 @@ from retrieval.types import Source
 PROBE_DOCUMENTS = 2_000
 
 
-class _Store(Protocol):
-    def call(self, work: Callable[[], Any]) -> Any: ...
-
-
 class MilvusDocuments:
     """Documents and texts of one answer's version (mixed into the reader)."""
 
-    index: _Store
+    index: OpenMilvusIndex
     client: Any
     names: dict[str, str]
     version: int

@@ -11,41 +11,20 @@ vectors, and kept for the answer and between answers while the version stands.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any, Protocol
+from collections.abc import Sequence
+from concurrent.futures import Future
+from typing import Any
 
 import numpy as np
 
 from retrieval.index import milvus_schema as ms
-from retrieval.index.manifest import Manifest
-from retrieval.index.milvus_consistency import Consistency, LeveledClient
+from retrieval.index.milvus_consistency import LeveledClient
 from retrieval.index.milvus_docs import MilvusDocuments
-from retrieval.index.milvus_term_table import TermTable, TermTables
+from retrieval.index.milvus_protocol import OpenMilvusIndex
+from retrieval.index.milvus_term_table import TermTable
 from retrieval.index.milvus_terms import MilvusTermReads
 from retrieval.index.rows import DocumentRow, PassageRow, SentenceRow, Stats
 from retrieval.index.view import Kind, TermCaches
-from retrieval.split.language import Language
-
-
-class MilvusIndex(Protocol):
-    """What a reader needs of its open index (``milvus_view.MilvusIndex``, which imports this
-    module: a protocol here keeps the two from importing each other)."""
-
-    client: Any
-    tokenizer: ms.Tokenizer
-    manifest: Manifest
-    language: Language
-    names: dict[str, str]
-    metric: str
-    pool: ThreadPoolExecutor
-    terms: TermTables
-    consistency: Consistency
-
-    def call(self, work: Callable[[], Any]) -> Any: ...
-
-    def shared(self, version: int) -> dict[str, dict[Any, Any]] | None: ...
-
 
 #: Dense searches find at least this many, kept for the rest of the answer (an answer asks
 #: for 30 passages: ``answering.closest_topics``).
@@ -71,9 +50,9 @@ def make_row(kind: Kind, stored: dict[str, Any]) -> SentenceRow | PassageRow:
 class MilvusReader(MilvusDocuments, MilvusTermReads):
     """One answer's view of the published version: rows read once, by position or key."""
 
-    index: MilvusIndex
+    index: OpenMilvusIndex
 
-    def __init__(self, index: MilvusIndex, meta: dict) -> None:
+    def __init__(self, index: OpenMilvusIndex, meta: dict) -> None:
         self.index = index
         self.language = index.language
         self.version = int(meta["version"])

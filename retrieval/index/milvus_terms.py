@@ -11,13 +11,14 @@ in memory: no round trip.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any, Protocol
+from collections.abc import Iterable, Sequence
+from concurrent.futures import Future
+from typing import Any
 
 import numpy as np
 
 from retrieval.index import milvus_schema as ms
+from retrieval.index.milvus_protocol import OpenMilvusIndex
 from retrieval.index.milvus_sync import query_all
 from retrieval.index.milvus_term_table import TermTable
 from retrieval.index.rows import Stats, TermFacts
@@ -29,19 +30,10 @@ PREFETCH_MAX_FREQUENCY = 4_000
 _KINDS = ("s", "p")
 
 
-class _Store(Protocol):
-    """What the term reads use of the open index (``milvus_view.MilvusIndex``)."""
-
-    tokenizer: ms.Tokenizer
-    pool: ThreadPoolExecutor
-
-    def call(self, work: Callable[[], Any]) -> Any: ...
-
-
 class MilvusTermReads:
     """Posting lists and term statistics of one answer's version (mixed into the reader)."""
 
-    index: _Store
+    index: OpenMilvusIndex
     client: Any
     names: dict[str, str]
     version: int
