@@ -71,31 +71,29 @@ def read_meta(client: Any, prefix: str, *, known: bool = False) -> dict[str, Any
     whether it still exists only when that read fails).
     """
     collection = prefix + ms.META
+
+    def current() -> dict | None:
+        # "key in [...]" is a point read on the server (any other filter reads every row)
+        rows = client.query(
+            collection,
+            filter='key in ["current"]',
+            output_fields=["body"],
+            consistency_level=META_CONSISTENCY,
+        )
+        return json.loads(rows[0]["body"]) if rows else None
+
     if known:
         from pymilvus.exceptions import MilvusException
 
         try:
-            # "key in [...]" is a point read on the server (any other filter reads every row)
-            rows = client.query(
-                collection,
-                filter='key in ["current"]',
-                output_fields=["body"],
-                consistency_level=META_CONSISTENCY,
-            )
-            return json.loads(rows[0]["body"]) if rows else None
+            return current()
         except MilvusException:
             if client.has_collection(collection):
                 raise
             return None
     if not client.has_collection(collection):
         return None
-    rows = client.query(
-        collection,
-        filter='key == "current"',
-        output_fields=["body"],
-        consistency_level=META_CONSISTENCY,
-    )
-    return json.loads(rows[0]["body"]) if rows else None
+    return current()
 
 
 def _publish(client: Any, prefix: str, body: dict[str, Any]) -> None:
