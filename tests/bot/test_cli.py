@@ -265,11 +265,12 @@ def test_bad_settings_are_one_clear_line(
     assert "pydantic" not in err and "validation error" not in err
 
 
-def _run_python(*args: str) -> subprocess.CompletedProcess[str]:
+def _run_python(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Python on ``args`` in the repository, offline, with ``env`` added to the environment."""
     return subprocess.run(
         [sys.executable, *args],
         cwd=REPO,
-        env={**os.environ, "HF_HUB_OFFLINE": "1"},
+        env={**os.environ, "HF_HUB_OFFLINE": "1", **(env or {})},
         capture_output=True,
         text=True,
         timeout=120,
@@ -450,28 +451,13 @@ def test_ask_with_the_store_server_down_says_so_in_one_line(
     """The Milvus server killed: ``verbatim ask`` prints one line naming it and fails."""
     milvus_server.kill()
     env = {
-        **os.environ,
-        "HF_HUB_OFFLINE": "1",
         "VERBATIM_CONFIG": str(seeds_index / "absent.toml"),
         "VERBATIM_STORE": "milvus",
         "VERBATIM_MILVUS_URI": milvus_server.uri,
         "VERBATIM_MILVUS_PREFIX": mirrored_seeds.milvus_prefix,
     }
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "bot.cli",
-            "ask",
-            "Who is Lynn Maalouf?",
-            "--index",
-            str(seeds_index),
-        ],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
+    done = _run_python(
+        "-m", "bot.cli", "ask", "Who is Lynn Maalouf?", "--index", str(seeds_index), env=env
     )
     assert done.returncode == cli.EXIT_USAGE
     assert done.stdout == ""
