@@ -34,8 +34,7 @@ ROUNDS = 300
 
 def question_rows(data: TrainingSet, probability: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """One row of ``ANSWERABLE_FEATURES`` per question with candidates, and those questions."""
-    starts = np.r_[0, np.flatnonzero(np.diff(data.question)) + 1]
-    ends = np.r_[starts[1:], len(data.question)]
+    starts, ends = data.spans()
     rows = np.zeros((len(starts), len(ANSWERABLE_FEATURES)))
     for i, (start, end) in enumerate(zip(starts, ends, strict=True)):
         rows[i] = answerable_row(data.features[start:end], probability[start:end])

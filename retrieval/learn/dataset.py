@@ -38,6 +38,11 @@ class TrainingSet:
     question: np.ndarray  # (candidates,) index into ``questions``
     questions: tuple[Question, ...]
 
+    def spans(self) -> tuple[np.ndarray, np.ndarray]:
+        """Start and end row of each question with candidates (rows come question by question)."""
+        starts = np.r_[0, np.flatnonzero(np.diff(self.question)) + 1]
+        return starts, np.r_[starts[1:], len(self.question)]
+
     def groups(self) -> list[str]:
         """Each question's article (its first source), what folds are drawn by."""
         return [q.sources[0] if q.sources else q.id for q in self.questions]

@@ -45,6 +45,8 @@ from retrieval.learn.figures import (
 )
 from retrieval.learn.model_file import forest_json, model_file, write_json
 from retrieval.learn.off_topic import off_topic, off_topic_questions
+from retrieval.search.features import scored_rows
+from retrieval.search.ranker import HAND_COLUMN
 
 DEFAULT_FOLDS = 5
 DEFAULT_SEED = 20261202
@@ -253,7 +255,7 @@ def main(argv: list[str] | None = None) -> int:
     off_relevance = calibrated(row_raw[real:], a_slope, a_intercept)
 
     best_threshold = decline_threshold(best_probability[answerable], args.declined_answerable)
-    hand_relevance, hand_hits = best_per_question(data, data.features[:, _hand_column()])
+    hand_relevance, hand_hits = best_per_question(data, data.features[:, HAND_COLUMN])
     hand_threshold = decline_threshold(hand_relevance[answerable], args.declined_answerable)
     share = args.declined_answerable
     training = {
@@ -324,13 +326,9 @@ def main(argv: list[str] | None = None) -> int:
 
 def scored_mask(data: TrainingSet) -> np.ndarray:
     """Which rows answering would score (``retrieval.search.features.scored_rows``)."""
-    from retrieval.search.features import scored_rows
-
     mask = np.zeros(len(data.labels), dtype=bool)
-    starts = np.r_[0, np.flatnonzero(np.diff(data.question)) + 1]
-    ends = np.r_[starts[1:], len(data.question)]
-    hand = data.features[:, _hand_column()]
-    for start, end in zip(starts, ends, strict=True):
+    hand = data.features[:, HAND_COLUMN]
+    for start, end in zip(*data.spans(), strict=True):
         mask[start + scored_rows(hand[start:end])] = True
     return mask
 
@@ -350,12 +348,6 @@ def off_topic_rows(
     probability = np.where(scored_mask(off), calibrated(raw, slope, intercept), 0.0)
     rows, owners = answerability.question_rows(off, probability)
     return rows, fold[owners]
-
-
-def _hand_column() -> int:
-    from retrieval.search.features import FEATURES
-
-    return FEATURES.index("hand")
 
 
 if __name__ == "__main__":
