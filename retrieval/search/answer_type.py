@@ -76,7 +76,9 @@ _QUESTION_TYPES: list[tuple[re.Pattern[str], AnswerType]] = [
 _NUMBER = re.compile(rf"\b\d[\d,.]*\b|\b({_NUMBER_WORDS})\b", re.I)
 _DATE = re.compile(
     rf"\b(1[0-9]{{3}}|20[0-9]{{2}})s?\b|\b({_MONTHS}|{_DAYS})\b|\b\d+(st|nd|rd|th)\b|"
-    r"\b(century|decade|yesterday|today|ago)\b",
+    r"\b(century|centuries|decade|decades|yesterday|today|tomorrow|tonight|ago|"
+    r"week|weeks|weekend|month|months|year|years|morning|afternoon|evening|night|"
+    r"spring|summer|autumn|winter|recently|formerly)\b",
     re.I,
 )
 _DATE_PHRASE = re.compile(

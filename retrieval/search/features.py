@@ -27,6 +27,7 @@ import numpy as np
 from retrieval.index.rows import SentenceRow
 from retrieval.index.view import IndexView
 from retrieval.search.answer_type import AnswerType, expected_type, holds, question_words
+from retrieval.search.conversation import answered_positions, around, share_place
 from retrieval.search.coverage import QueryTerms, query_terms
 from retrieval.search.lexical import matching, selective
 from retrieval.search.query import Prepared
@@ -185,6 +186,8 @@ def gather(
         positions.update(p for p, _ in reader.dense("sentences", place_vector, DENSE_SENTENCES))
     lexical_hits = matching(reader, terms, wanted, "sentences", LEXICAL_SENTENCES)
     positions.update(lexical_hits)
+    answered = answered_positions(reader, prepared)
+    positions.update(around(answered))
     passage_dense_hits = [p for p, _ in reader.dense("passages", place_vector, DENSE_PASSAGES)]
     passage_lexical_hits = matching(reader, terms, wanted, "passages", LEXICAL_PASSAGES)
     for row in reader.passages(sorted({*passage_dense_hits, *passage_lexical_hits})).values():
@@ -225,6 +228,8 @@ def gather(
     focus = np.ones(len(rows))
     if prepared.focus:
         focus = _focus_nearby(reader, terms, prepared.focus, unique_passages)[idx]
+    if answered:
+        share_place(rows, answered, (passage_dense, cov_p, focus), (passage_missing,))
     kind = expected_type(prepared.text)
     held = np.full(len(rows), 1.0)
     if kind is not None:

@@ -145,6 +145,9 @@ def in_context(prepared: Prepared, prior: PriorTurn) -> Prepared:
         focus=tuple(dict.fromkeys(names))[:MAX_QUERY_TERMS],
         context_text=" ".join([*earlier, prepared.text]),
         known=known,
+        answered_at=tuple(
+            (q.source.id, q.first_sentence, q.last_sentence) for q in prior.quotes[:QUOTES_CARRIED]
+        ),
         # irregular forms come from an English lexicon (lemminflect)
         forms=forms_of(prepared.terms) if language.code == ENGLISH.code else (),
     )

@@ -51,6 +51,9 @@ class Prepared:
     #: For a follow-up: the question's words with the stems of their irregular forms
     #: ("blown": "blow", "blew"), which count as the word itself.
     forms: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    #: For a follow-up: where the earlier answer's quote stands (document id, first and last
+    #: sentence ordinals): the conversation's place.
+    answered_at: tuple[tuple[str, int, int], ...] = ()
     #: The language the question was read in (the index's): its stopwords left ``terms``.
     language: Language = ENGLISH
 

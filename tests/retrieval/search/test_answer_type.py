@@ -39,6 +39,10 @@ def test_expected_type(question: str, kind: AnswerType | None) -> None:
         ("When did it end?", "It ended in 1945.", True),
         ("When did it end?", "It ended on Monday.", True),
         ("When did it end?", "It ended quietly.", False),
+        # relative times answer "when" too, as news reports give them
+        ("When was it blown up?", "ISIL blew up the mosque last week.", True),
+        ("When did they meet?", "They met earlier this month.", True),
+        ("When did they meet?", "They met two years ago.", True),
         ("When did it end in 1945?", "It ended in 1945.", False),
         ("Who leads the office?", "The office is led by Rupert Colville.", True),
         # a full name made of the question's words is an echo
