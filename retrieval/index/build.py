@@ -5,7 +5,9 @@ changed documents are deleted, only new and changed ones are segmented and embed
 vectors appended to the vector files (made durable before the commit that counts them). A
 crash or kill at any point leaves the last committed state, which loads and answers; the next
 writer cuts off whatever vectors the crash left uncounted. Corpus files whose size and
-modification time are unchanged are not even read.
+modification time are unchanged, as are those of their source sidecars (or their absence),
+are not even read; a document re-read whose content hash differs is indexed again (a changed
+url too: its document is re-embedded, which keeps the Milvus mirror, keyed by positions, true).
 
 A new generation (first build, ``--rebuild``, another model or chunking) is written into a new
 folder and becomes current when ``manifest.json`` is replaced, in one rename.
@@ -49,7 +51,13 @@ from retrieval.index import store, store_read, store_write, vectors
 from retrieval.index.loaded import check_compatible, check_language
 from retrieval.index.rows import term_set
 from retrieval.index.store_check import store_problem
-from retrieval.read.readers import SkippedFile, content_hash, corpus_files, read_file
+from retrieval.read.readers import (
+    SkippedFile,
+    content_hash,
+    corpus_files,
+    read_file,
+    source_sidecar_of,
+)
 from retrieval.split.language import DEFAULT_LANGUAGE, ENGLISH, Language, language_of
 from retrieval.split.language_check import language_warning
 from retrieval.split.segment import MAX_RUN_ON_CHARS, segment
@@ -152,7 +160,7 @@ class _Plan:
     removed: tuple[str, ...]
     unchanged: int
     skipped: tuple[SkippedFile, ...]
-    files: dict[str, tuple[int, int]] | None
+    files: dict[str, tuple[int, int]] | None  # files and source sidecars read: size, mtime
     corpus_name: str | None
 
 
@@ -169,25 +177,21 @@ def _plan(corpus: Path | Sequence[Document], conn: sqlite3.Connection | None, sa
         old_files = store_write.file_states(conn) if conn is not None else {}
         files = {}
         changed: list[tuple[Path, str]] = []
+        same: list[str] = []
         for file, rel in corpus_files(corpus, skipped):
-            try:
-                info = file.stat()
-            except OSError:
-                changed.append((file, rel))
-                continue
-            state = (int(info.st_size), int(info.st_mtime_ns))
-            if old_files.get(rel) == state:
-                files[rel] = state
+            state, sidecar = _file_state(file), _sidecar_state(file, rel)
+            if state is not None and old_files.get(rel) == state and _same(sidecar, old_files):
+                same.append(rel)
+                files.update(_states(rel, state, sidecar))
             else:
                 changed.append((file, rel))
-        if conn is not None and files:
-            kept.update(store_write.documents_of_files(conn, list(files)))
+        if conn is not None and same:
+            kept.update(store_write.documents_of_files(conn, same))
         for file, rel in changed:
             documents = read_file(file, rel, skipped)
-            if documents:
-                with contextlib.suppress(OSError):
-                    info = file.stat()
-                    files[rel] = (int(info.st_size), int(info.st_mtime_ns))
+            state = _file_state(file)
+            if documents and state is not None:
+                files.update(_states(rel, state, _sidecar_state(file, rel)))
             for doc in documents:
                 if doc.id in new or doc.id in kept:
                     skipped.append(SkippedFile(rel, f"duplicate document id {doc.id!r}"))
@@ -220,6 +224,43 @@ def _plan(corpus: Path | Sequence[Document], conn: sqlite3.Connection | None, sa
         files=files,
         corpus_name=corpus_name,
     )
+
+
+FileState = tuple[int, int]
+
+
+def _file_state(file: Path) -> FileState | None:
+    """Size and modification time of ``file``; None when it cannot be looked at."""
+    try:
+        info = file.stat()
+    except OSError:
+        return None
+    return int(info.st_size), int(info.st_mtime_ns)
+
+
+def _sidecar_state(file: Path, rel: str) -> tuple[str, FileState | None] | None:
+    """The relative path and state of the source sidecar the reader of ``file`` consults
+    (state None: there is none); None when its reader consults none (JSONL).
+
+    The sidecar's url is part of the document (and its content hash), so a change to the
+    sidecar alone must make the article be read again.
+    """
+    sidecar = source_sidecar_of(file, rel)
+    return None if sidecar is None else (sidecar[1], _file_state(sidecar[0]))
+
+
+def _same(sidecar: tuple[str, FileState | None] | None, old: dict[str, FileState]) -> bool:
+    """Whether a sidecar is as the last build recorded it (absent then and now included)."""
+    return sidecar is None or old.get(sidecar[0]) == sidecar[1]
+
+
+def _states(
+    rel: str, state: FileState, sidecar: tuple[str, FileState | None] | None
+) -> dict[str, FileState]:
+    """What to record of an article file read: its state, and its sidecar's when there is one."""
+    if sidecar is None or sidecar[1] is None:
+        return {rel: state}
+    return {rel: state, sidecar[0]: sidecar[1]}
 
 
 def _kept_language(index_dir: Path) -> str:

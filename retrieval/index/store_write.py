@@ -24,7 +24,8 @@ def document_hashes(conn: sqlite3.Connection) -> dict[str, str]:
 
 
 def file_states(conn: sqlite3.Connection) -> dict[str, tuple[int, int]]:
-    """Size and modification time of every corpus file read by the last build."""
+    """Size and modification time of every corpus file (and source sidecar) the last build
+    read."""
     return {
         path: (int(size), int(mtime))
         for path, size, mtime in conn.execute("SELECT path, size, mtime_ns FROM files")

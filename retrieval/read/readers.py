@@ -18,7 +18,9 @@ url is dropped.
 
 A hidden file beside an article, ``.NAME.source.json`` (``{"url": "https://…"}``), gives its
 citation's url over what the file says (articles fetched from a link keep theirs there). It is
-read with its article: after changing only the sidecar, ``touch`` the article or rebuild.
+read with its article; an incremental build also watches it (``source_sidecar_of``), so adding,
+changing or deleting only the sidecar re-reads the article. It is the only metadata taken from
+outside an article's file (titles and dates are read from the file itself; the id is its path).
 """
 
 from __future__ import annotations
@@ -130,6 +132,14 @@ def read_file(file: Path, rel: str, skipped: list[SkippedFile]) -> list[Document
 def source_sidecar(file: Path) -> Path:
     """Where the url of the article in ``file`` may be kept: ``.NAME.source.json`` beside it."""
     return file.with_name(f".{file.name}{SOURCE_SIDECAR_SUFFIX}")
+
+
+def source_sidecar_of(file: Path, rel: str) -> tuple[Path, str] | None:
+    """The sidecar the reader of ``file`` (id ``rel``) consults, and its path relative to the
+    corpus; None for JSONL, whose lines carry their own urls. It may not exist."""
+    if file.suffix.lower() in JSONL_SUFFIXES:
+        return None
+    return source_sidecar(file), source_sidecar(Path(rel)).as_posix()
 
 
 def _read_with_source(file: Path, rel: str, skipped: list[SkippedFile]) -> list[Document]:

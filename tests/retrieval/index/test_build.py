@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import shutil
 import signal
@@ -19,8 +21,10 @@ from retrieval.engine import Engine
 from retrieval.errors import CorpusError, VerbatimError
 from retrieval.index import build as indexer
 from retrieval.index import manifest as mf
+from retrieval.index import store
 from retrieval.index.build import LOCK_FILE, _build_lock, build_index
 from retrieval.index.vectors import SENTENCES_FILE
+from retrieval.read.readers import source_sidecar
 from retrieval.split.segment import MAX_RUN_ON_CHARS, MAX_SENTENCE_CHARS
 
 REPO = Path(__file__).resolve().parents[3]
@@ -177,6 +181,83 @@ def test_update_is_in_place_and_reads_only_changed_files(
     os.utime(touched, ns=(time.time_ns(), time.time_ns()))
     report = _build(corpus, index, engine_settings, encoder)
     assert report.updated == () and report.added == () and report.unchanged == 6
+
+
+#: Asked of the first seed article (its Mosul report); the answer quotes it.
+MOSUL_QUESTION = "Who said victory in Mosul was a critical milestone?"
+
+
+def test_a_source_sidecar_changed_alone_updates_the_citation(
+    corpus: Path,
+    tmp_path: Path,
+    engine_settings: EngineSettings,
+    encoder: Encoder,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Adding, changing and deleting only an article's ``.NAME.source.json`` re-reads that
+    article alone, and an engine left open cites the new url at once; then nothing is read."""
+    index = tmp_path / "index"
+    _build(corpus, index, engine_settings, encoder)
+    article = sorted(corpus.glob("*.txt"))[0]
+    sidecar = source_sidecar(article)
+    engine = Engine.open(index, engine_settings, encoder=encoder)
+    read: list[str] = []
+    real_read = indexer.read_file
+
+    def counting(file: Path, rel: str, skipped: list) -> list:
+        read.append(rel)
+        return real_read(file, rel, skipped)
+
+    monkeypatch.setattr(indexer, "read_file", counting)
+    for url in ("https://example.org/mosul", "https://news.example.com/2017/mosul-victory", None):
+        if url is None:
+            sidecar.unlink()
+        else:
+            sidecar.write_text(json.dumps({"url": url}), encoding="utf-8")
+        read.clear()
+        report = _build(corpus, index, engine_settings, encoder)
+        assert read == [article.name]
+        assert report.updated == (article.name,) and report.unchanged == 4
+        urls = {item.source.id: item.source.url for item in engine.sources()}
+        assert urls[article.name] == url
+        assert all(urls[other.name] is None for other in corpus.glob("*.txt") if other != article)
+        quote = engine.answer(MOSUL_QUESTION).quotes[0]
+        assert quote.source.id == article.name and quote.source.url == url
+    read.clear()
+    assert not _build(corpus, index, engine_settings, encoder).wrote and read == []
+
+
+def test_an_index_that_never_recorded_a_sidecar_rereads_its_article_once(
+    corpus: Path,
+    tmp_path: Path,
+    engine_settings: EngineSettings,
+    encoder: Encoder,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A store written before sidecars were watched lacks their rows: the next build reads
+    those articles again, finds them unchanged and embeds nothing."""
+    index = tmp_path / "index"
+    article = sorted(corpus.glob("*.txt"))[0]
+    source_sidecar(article).write_text(json.dumps({"url": "https://example.org/a"}))
+    _build(corpus, index, engine_settings, encoder)
+    generation = mf.generation_dir(index, mf.read(index))
+    with contextlib.closing(store.connect(generation / store.STORE_FILE)) as conn:
+        deleted = conn.execute("DELETE FROM files WHERE path LIKE '.%'").rowcount
+    assert deleted == 1
+    monkeypatch.setattr(indexer, "_encode", _never_called)
+    read: list[str] = []
+    real_read = indexer.read_file
+    monkeypatch.setattr(
+        indexer, "read_file", lambda f, rel, skipped: read.append(rel) or real_read(f, rel, skipped)
+    )
+    report = _build(corpus, index, engine_settings, encoder)
+    assert read == [article.name] and report.unchanged == 5 and not report.updated
+    read.clear()
+    assert not _build(corpus, index, engine_settings, encoder).wrote and read == []
+
+
+def _never_called(*args: object, **kwargs: object) -> None:
+    raise AssertionError("nothing is to be embedded")
 
 
 def test_open_engine_follows_updates_and_rebuilds(
