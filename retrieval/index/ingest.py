@@ -13,6 +13,10 @@ removed again, so the corpus never holds what the index was refused.
 
 Refusals are ``ArticleRefused`` (``kind`` and a one-line message); a failing build raises its
 own ``VerbatimError``. Blocking: the faces run these in a thread of their own.
+
+An article added is checked as ``verbatim index`` checks a corpus (``split.language_check``):
+when it does not look like the index's language, or the language does not fit the model,
+``Added.warning`` says so in one short line, for the faces to show beside the counts.
 """
 
 from __future__ import annotations
@@ -34,10 +38,12 @@ from retrieval.config import EngineSettings
 from retrieval.errors import ArticleRefused, VerbatimError
 from retrieval.index import manifest as mf
 from retrieval.index import store, store_read
-from retrieval.index.build import Log, build_index
+from retrieval.index.build import SAMPLE_SENTENCES, Log, build_index
 from retrieval.index.rows import DocumentRow
 from retrieval.read.fetch import ARTICLE_SUFFIXES, FetchPolicy, checked_url, fetch, unsupported
 from retrieval.read.readers import SkippedFile, read_file, source_sidecar
+from retrieval.split.language import language_of
+from retrieval.split.language_check import article_warning
 
 #: The folder of the corpus that articles sent in are saved in.
 RECEIVED_DIR = "received"
@@ -67,6 +73,9 @@ class Added:
     sentences: int
     path: Path
     url: str | None = None
+    #: One line when the article does not fit the index's language or model
+    #: (``language_check.article_warning``); None when all is well.
+    warning: str | None = None
 
 
 def fetch_article(url: str, index_dir: Path, policy: FetchPolicy) -> Received:
@@ -145,6 +154,7 @@ def add_article(
         sentences=row.sentence_count,
         path=path,
         url=row.source.url,
+        warning=_language_warning(index_dir, row, settings.model),
     )
 
 
@@ -265,6 +275,19 @@ def _current_store(index_dir: Path) -> Iterator[sqlite3.Connection | None]:
 def _stored(index_dir: Path, doc_id: str) -> DocumentRow | None:
     with _current_store(index_dir) as conn:
         return store_read.document_by_id(conn, doc_id) if conn is not None else None
+
+
+def _language_warning(index_dir: Path, row: DocumentRow, model: str) -> str | None:
+    """``article_warning`` on the article's first sentences as the index holds them, judged in
+    the index's language."""
+    count = min(row.sentence_count, SAMPLE_SENTENCES)
+    with _current_store(index_dir) as conn:
+        if conn is None:
+            return None
+        positions = range(row.first_sentence, row.first_sentence + count)
+        sentences = sorted(store_read.sentence_rows(conn, positions), key=lambda r: r.pos)
+    language = language_of(mf.read(index_dir).language)
+    return article_warning(model, language, (sentence.text for sentence in sentences))
 
 
 def _remove(*paths: Path) -> None:

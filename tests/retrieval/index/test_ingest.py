@@ -29,6 +29,7 @@ from tests.support.articles import (
     html_page,
     redirect,
 )
+from tests.support.german import GERMAN_ARTICLES
 
 SEEDS = Path(__file__).resolve().parents[3] / "seeds"
 LOCAL = FetchPolicy(allow_private=True, timeout_seconds=5.0)
@@ -98,6 +99,43 @@ def test_a_text_file_is_saved_and_answered_from(corpus: Corpus) -> None:
         assert f"{RECEIVED_DIR}/{path.name}" in {d.source.id for d in engine.sources()}
     finally:
         engine.close()
+
+
+@pytest.mark.parametrize(
+    ("index_language", "article", "told"),
+    [
+        ("en", "muehlheim.txt", "does not look English"),
+        ("en", "seed", None),
+        ("de", "seed", "looks English"),
+        ("de", "muehlheim.txt", "trained on English only"),
+    ],
+    ids=["german-into-english", "english-into-english", "english-into-german", "german-model"],
+)
+def test_an_article_that_does_not_fit_the_index_language_is_told(
+    tmp_path: Path, encoder: Encoder, index_language: str, article: str, told: str | None
+) -> None:
+    """The check ``verbatim index`` makes of a corpus is made of the article added: one line
+    on ``Added``, naming the index's language (the default model is English only)."""
+    folder, index_dir = tmp_path / "articles", tmp_path / "index"
+    folder.mkdir()
+    seeds = sorted(SEEDS.glob("*.txt"))
+    if index_language == "en":
+        shutil.copy(seeds[0], folder)
+    else:
+        (folder / "hafen.txt").write_text(GERMAN_ARTICLES["hafen.txt"], encoding="utf-8")
+    settings = EngineSettings(progress=False, language=index_language)
+    build_index(folder, index_dir, settings, encoder=encoder)
+    text = seeds[1].read_text(encoding="utf-8") if article == "seed" else GERMAN_ARTICLES[article]
+    received = Received(data=text.encode("utf-8"), suffix=".txt", name="sent.txt")
+    added = add_article(received, folder, index_dir, settings, encoder=encoder)
+    assert added.sentences > 0
+    if told is None:
+        assert added.warning is None
+        return
+    assert added.warning is not None and told in added.warning
+    assert "\n" not in added.warning
+    language_name = "English" if index_language == "en" else "German"
+    assert f"the index is {language_name}" in added.warning
 
 
 def test_a_running_engine_answers_from_an_article_added_in_place(corpus: Corpus) -> None:

@@ -20,8 +20,11 @@ from retrieval.split.language import (
 from retrieval.split.language_check import (
     ENGLISH_SHARE,
     MULTILINGUAL_MODEL,
+    Problem,
+    article_warning,
     english_share,
     language_warning,
+    misfit,
 )
 from retrieval.split.segment import segment
 from retrieval.split.terms import STOPWORDS, sentence_terms, terms_of
@@ -151,3 +154,55 @@ def test_the_seeds_in_english_say_nothing() -> None:
 
 def test_a_sample_too_small_to_judge_says_nothing_of_the_text() -> None:
     assert language_warning(DEFAULT_MODEL, ENGLISH, ["Guten Tag."]) is None
+
+
+@pytest.mark.parametrize(
+    ("model", "code", "texts", "problem", "said"),
+    [
+        (DEFAULT_MODEL, "en", [GERMAN_TEXT], Problem.NOT_ENGLISH, ("does not look English",)),
+        (
+            MULTILINGUAL_MODEL,
+            "en",
+            [FRENCH_TEXT] * 2,
+            Problem.NOT_ENGLISH,
+            ("does not look English",),
+        ),
+        (MULTILINGUAL_MODEL, "de", _seeds_text(), Problem.LOOKS_ENGLISH, ("looks English",)),
+        (DEFAULT_MODEL, "de", [GERMAN_TEXT], Problem.ENGLISH_ONLY_MODEL, ("English only",)),
+        (DEFAULT_MODEL, "de", ["Guten Tag."], Problem.ENGLISH_ONLY_MODEL, ("English only",)),
+        (DEFAULT_MODEL, "en", _seeds_text(), None, ()),
+        (DEFAULT_MODEL, "en", ["Guten Tag."], None, ()),
+        (MULTILINGUAL_MODEL, "de", [GERMAN_TEXT], None, ()),
+    ],
+    ids=[
+        "german-as-english",
+        "french-as-english-multilingual",
+        "english-as-german",
+        "german-english-model",
+        "too-short-english-model",
+        "english",
+        "too-short",
+        "german-multilingual",
+    ],
+)
+def test_an_article_gets_one_short_line_for_what_the_corpus_gets_a_paragraph(
+    model: str, code: str, texts: list[str], problem: Problem | None, said: tuple[str, ...]
+) -> None:
+    """The article's line and the corpus paragraph come from the same verdict; the line is one
+    line, names the index's language (and the model when it is to blame), and no fix."""
+    language = language_of(code)
+    found = misfit(model, language, texts)
+    assert (found.problem if found else None) is problem
+    line = article_warning(model, language, texts)
+    paragraph = language_warning(model, language, texts)
+    assert (line is None) is (paragraph is None) is (problem is None)
+    if line is None:
+        return
+    assert line.startswith("Warning: ") and "\n" not in line
+    assert len(line) < len(paragraph or "") and "--rebuild" not in line
+    for words in said:
+        assert words in line
+    model_to_blame = problem is Problem.ENGLISH_ONLY_MODEL or (
+        problem is Problem.NOT_ENGLISH and model == DEFAULT_MODEL
+    )
+    assert (model in line) is model_to_blame
