@@ -116,6 +116,8 @@ def _index_link(args: argparse.Namespace, settings: Settings) -> int:
     )
     title = f"“{added.title}”" if added.title else added.doc_id
     print(f"Added {title} ({added.url}): {added.sentences} sentences, saved as {added.path}")
+    if added.warning:
+        print(added.warning, file=sys.stderr)
     return EXIT_OK
 
 

@@ -119,5 +119,7 @@ async def _add(
         await send_chunks(message, [render.fixed(failed)])
         return
     log.info("article added: %s (%d sentences)", added.doc_id, added.sentences)
+    if added.warning:  # for the operator too: the admin who sent it may not run the bot
+        log.warning("article %s: %s", added.doc_id, added.warning)
     source = Source(id=added.doc_id, title=added.title, url=added.url)
-    await send_chunks(message, [render.added_text(source, added.sentences)])
+    await send_chunks(message, [render.added_text(source, added.sentences, added.warning)])

@@ -387,15 +387,17 @@ def help_text(bot_username: str, *, add_formats: Sequence[str] = ()) -> Chunk:
     return Chunk(_esc(text), text)
 
 
-def added_text(source: Source, sentences: int) -> Chunk:
-    """The reply to an article sent in and added: its title (linked) and how many sentences."""
+def added_text(source: Source, sentences: int, warning: str | None = None) -> Chunk:
+    """The reply to an article sent in and added: its title (linked) and how many sentences,
+    and on a line of its own the warning retrieval gave (the article's language), if any."""
     url, title = _link(source), _title(source)
     linked = f'<a href="{html.escape(url, quote=True)}">{_esc(title)}</a>' if url else _esc(title)
     plain = f"“{title}” ({url})" if url else f"“{title}”"
-    return Chunk(
-        ARTICLE_ADDED.format(title=f"“{linked}”", sentences=sentences),
-        ARTICLE_ADDED.format(title=plain, sentences=sentences),
-    )
+    shown = ARTICLE_ADDED.format(title=f"“{linked}”", sentences=sentences)
+    text = ARTICLE_ADDED.format(title=plain, sentences=sentences)
+    if warning:
+        shown, text = f"{shown}\n{_esc(warning)}", f"{text}\n{warning}"
+    return Chunk(shown, text)
 
 
 def about_text(info: IndexInfo) -> Chunk:

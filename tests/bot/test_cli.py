@@ -16,12 +16,13 @@ import pytest
 from bot import cli
 from bot.chat import ASK_FIRST, STARTED_AFRESH, chat
 from bot.render_text import CONTEXT_NOTE, render_answer, terminal_safe
-from embeddings import Encoder
+from embeddings import DEFAULT_MODEL, Encoder
 from retrieval.config import EngineSettings
 from retrieval.engine import Engine
 from retrieval.index.build import build_index
 from retrieval.types import Answer, Quote, Source
 from tests.support.articles import ARTICLE_TITLE, ArticleServer, Page, html_page, text_page
+from tests.support.german import GERMAN_ARTICLES
 from tests.support.milvus import MilvusServer
 
 REPO = Path(__file__).resolve().parents[2]
@@ -389,8 +390,9 @@ def test_index_url_adds_the_article_to_the_corpus(
         url = server.url("/ferry.html")
         argv = ["index", url, "--index", str(index_dir), "-q"]
         assert cli.main([*argv, "--allow-private"]) == 0
-        out = capsys.readouterr().out
+        out, err = capsys.readouterr()
         assert out.startswith(f"Added “{ARTICLE_TITLE}” ({url}): ") and "sentences" in out
+        assert err == ""  # an English article in an English index: no warning
         (saved,) = (corpus / "received").glob("*.html")
         assert saved.read_text(encoding="utf-8") == server.pages["/ferry.html"].body.decode()
 
@@ -402,6 +404,22 @@ def test_index_url_adds_the_article_to_the_corpus(
         item["source"]["id"]: item["source"]["url"] for item in json.loads(capsys.readouterr().out)
     }
     assert listed[f"received/{saved.name}"] == url
+
+
+def test_index_url_warns_in_one_line_when_the_article_does_not_fit_the_language(
+    one_seed_corpus: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A German page added to the English index of the default model: added, and one line on
+    stderr says it does not look English (as ``verbatim index`` says of a corpus)."""
+    _, index_dir = one_seed_corpus
+    with ArticleServer() as server:
+        server.pages["/glocken.txt"] = text_page(GERMAN_ARTICLES["muehlheim.txt"])
+        argv = ["index", server.url("/glocken.txt"), "--index", str(index_dir), "-q"]
+        assert cli.main([*argv, "--allow-private"]) == 0
+    out, err = capsys.readouterr()
+    assert out.startswith("Added “Die neuen Glocken von St. Marien”")
+    (line,) = err.splitlines()
+    assert line.startswith("Warning: this article does not look English") and DEFAULT_MODEL in line
 
 
 @pytest.mark.parametrize(

@@ -24,7 +24,7 @@ from bot.telegram import app, render
 from bot.telegram.articles import ADD_THREAD
 from bot.telegram.callbacks import decode
 from bot.telegram.services import Services
-from embeddings import Encoder
+from embeddings import DEFAULT_MODEL, Encoder
 from retrieval.config import EngineSettings
 from retrieval.engine import Engine
 from retrieval.index.build import build_index
@@ -42,6 +42,7 @@ from tests.support.articles import (
     html_page,
     text_page,
 )
+from tests.support.german import GERMAN_ARTICLES
 from tests.support.pdf_article import HEADING, PARAGRAPHS, QUESTIONS
 from tests.support.pdfs import article_pdf, page_of
 from tests.support.stored import stored_documents
@@ -65,6 +66,8 @@ from tests.support.telegram.updates import JSONDict
 ADD_SECONDS = 120.0
 FERRY_QUESTION = "When do the ferry boats leave the old city pier?"
 PALMS_QUESTION = "How many tonnes of dates did the palm groves produce?"
+#: The first line of the German article sent in.
+GERMAN_TITLE = "Die neuen Glocken von St. Marien"
 PDF_DATE, PDF_DAY = "D:20230115093000+01'00'", "2023-01-15"
 #: Figures in the transcript get this mark; nothing asserts on them.
 TIMING_MARK = "⏱"
@@ -249,6 +252,25 @@ async def test_an_admin_adds_a_text_file(
     asked = standin.send(ALICE, PALMS_QUESTION)
     quotes = quotes_in(text_of(await standin.reply_to(asked)))
     assert quotes and TEXT_FACT in quotes[0]
+
+
+async def test_an_article_unlike_the_index_language_gets_one_warning_line(
+    standin: BotApiStandIn, start_bot: BotFactory, articles: Articles
+) -> None:
+    """A German file sent to an English index is added, with a warning line in the reply.
+
+    The index is English with the default model; the line is the one retrieval gives (the
+    English articles above get none)."""
+    await start(start_bot, articles)
+    data = GERMAN_ARTICLES["muehlheim.txt"].encode("utf-8")
+    sent = standin.send_document(ADMIN, data, "glocken.txt", "text/plain")
+    added, warning = (await only_reply(standin, sent)).split("\n")
+    (name,) = articles.received()
+    sentences = {info.source.id: info.sentences for info in articles.engine.sources()}
+    count = sentences[f"{RECEIVED_DIR}/{name}"]
+    assert added == f"Added “{GERMAN_TITLE}”: {count} sentences. Ask me about it."
+    assert warning.startswith("Warning: this article does not look English")
+    assert "the index is English" in warning and DEFAULT_MODEL in warning
 
 
 async def test_an_admin_adds_a_pdf_file_and_answers_cite_its_page(
