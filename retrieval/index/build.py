@@ -56,7 +56,8 @@ from retrieval.read.readers import (
     content_hash,
     corpus_files,
     read_file,
-    source_sidecar_of,
+    source_sidecar,
+    source_sidecar_rel,
 )
 from retrieval.split.language import DEFAULT_LANGUAGE, ENGLISH, Language, language_of
 from retrieval.split.language_check import language_warning
@@ -178,11 +179,12 @@ def _plan(corpus: Path | Sequence[Document], conn: sqlite3.Connection | None, sa
         files = {}
         changed: list[tuple[Path, str]] = []
         same: list[str] = []
-        for file, rel in corpus_files(corpus, skipped):
-            state, sidecar = _file_state(file), _sidecar_state(file, rel)
+        sidecars: set[str] = set()
+        for file, rel in corpus_files(corpus, skipped, sidecars):
+            state, sidecar = _file_state(file), _sidecar_state(file, rel, sidecars)
             if state is not None and old_files.get(rel) == state and _same(sidecar, old_files):
                 same.append(rel)
-                files.update(_states(rel, state, sidecar))
+                _record(files, rel, state, sidecar)
             else:
                 changed.append((file, rel))
         if conn is not None and same:
@@ -191,7 +193,7 @@ def _plan(corpus: Path | Sequence[Document], conn: sqlite3.Connection | None, sa
             documents = read_file(file, rel, skipped)
             state = _file_state(file)
             if documents and state is not None:
-                files.update(_states(rel, state, _sidecar_state(file, rel)))
+                _record(files, rel, state, _sidecar_state(file, rel, sidecars))
             for doc in documents:
                 if doc.id in new or doc.id in kept:
                     skipped.append(SkippedFile(rel, f"duplicate document id {doc.id!r}"))
@@ -238,15 +240,18 @@ def _file_state(file: Path) -> FileState | None:
     return int(info.st_size), int(info.st_mtime_ns)
 
 
-def _sidecar_state(file: Path, rel: str) -> tuple[str, FileState | None] | None:
+def _sidecar_state(file: Path, rel: str, present: set[str]) -> tuple[str, FileState | None] | None:
     """The relative path and state of the source sidecar the reader of ``file`` consults
-    (state None: there is none); None when its reader consults none (JSONL).
+    (state None: there is none; only those in ``present`` are looked at); None when its
+    reader consults none (JSONL).
 
     The sidecar's url is part of the document (and its content hash), so a change to the
     sidecar alone must make the article be read again.
     """
-    sidecar = source_sidecar_of(file, rel)
-    return None if sidecar is None else (sidecar[1], _file_state(sidecar[0]))
+    sidecar = source_sidecar_rel(rel)
+    if sidecar is None or sidecar not in present:
+        return None if sidecar is None else (sidecar, None)
+    return sidecar, _file_state(source_sidecar(file))
 
 
 def _same(sidecar: tuple[str, FileState | None] | None, old: dict[str, FileState]) -> bool:
@@ -254,13 +259,16 @@ def _same(sidecar: tuple[str, FileState | None] | None, old: dict[str, FileState
     return sidecar is None or old.get(sidecar[0]) == sidecar[1]
 
 
-def _states(
-    rel: str, state: FileState, sidecar: tuple[str, FileState | None] | None
-) -> dict[str, FileState]:
-    """What to record of an article file read: its state, and its sidecar's when there is one."""
-    if sidecar is None or sidecar[1] is None:
-        return {rel: state}
-    return {rel: state, sidecar[0]: sidecar[1]}
+def _record(
+    files: dict[str, FileState],
+    rel: str,
+    state: FileState,
+    sidecar: tuple[str, FileState | None] | None,
+) -> None:
+    """Note an article file as read: its state, and its sidecar's when there is one."""
+    files[rel] = state
+    if sidecar is not None and sidecar[1] is not None:
+        files[sidecar[0]] = sidecar[1]
 
 
 def _kept_language(index_dir: Path) -> str:

@@ -18,7 +18,7 @@ url is dropped.
 
 A hidden file beside an article, ``.NAME.source.json`` (``{"url": "https://…"}``), gives its
 citation's url over what the file says (articles fetched from a link keep theirs there). It is
-read with its article; an incremental build also watches it (``source_sidecar_of``), so adding,
+read with its article; an incremental build also watches it (``source_sidecar_rel``), so adding,
 changing or deleting only the sidecar re-reads the article. It is the only metadata taken from
 outside an article's file (titles and dates are read from the file itself; the id is its path).
 """
@@ -59,6 +59,7 @@ MAX_ID_CHARS = 1_000
 #: Beside ``NAME``, ``.NAME`` + this holds the article's source (hidden, so never read as one).
 SOURCE_SIDECAR_SUFFIX = ".source.json"
 MAX_SIDECAR_BYTES = 64 * 1024
+_JSONL_ENDINGS = tuple(JSONL_SUFFIXES)
 _OPTIONAL_FIELDS = ("title", "date", "url")
 _HTML_INSTALL_HINT = "pip install trafilatura lxml_html_clean"
 _HTML_DATE_SEARCH = {"extensive_search": False, "original_date": True}
@@ -114,13 +115,21 @@ def read_corpus(path: Path) -> ReadResult:
     return result
 
 
-def corpus_files(path: Path, skipped: list[SkippedFile]) -> list[tuple[Path, str]]:
-    """The files ``read_corpus`` would read, with their ids (paths relative to ``path``)."""
+def corpus_files(
+    path: Path, skipped: list[SkippedFile], sidecars: set[str] | None = None
+) -> list[tuple[Path, str]]:
+    """The files ``read_corpus`` would read, with their ids (paths relative to ``path``).
+
+    ``sidecars``, when given, receives the relative paths of the source sidecars seen on the
+    way (read from the listings the walk makes anyway: no file is looked at for them).
+    """
     path = Path(path)
     if not path.exists():
         raise CorpusError(f"The corpus path {path} does not exist. Give a folder of articles.")
     if path.is_dir():
-        return list(_walk(path, path, skipped, set()))
+        return list(_walk(path, path, skipped, set(), sidecars))
+    if sidecars is not None and source_sidecar(path).exists():
+        sidecars.add(source_sidecar(Path(path.name)).as_posix())
     return [(path, path.name)]
 
 
@@ -134,12 +143,14 @@ def source_sidecar(file: Path) -> Path:
     return file.with_name(f".{file.name}{SOURCE_SIDECAR_SUFFIX}")
 
 
-def source_sidecar_of(file: Path, rel: str) -> tuple[Path, str] | None:
-    """The sidecar the reader of ``file`` (id ``rel``) consults, and its path relative to the
-    corpus; None for JSONL, whose lines carry their own urls. It may not exist."""
-    if file.suffix.lower() in JSONL_SUFFIXES:
+def source_sidecar_rel(rel: str) -> str | None:
+    """The relative path of the sidecar the reader of corpus file ``rel`` consults (it may not
+    exist); None for JSONL, whose lines carry their own urls. String work only: it is asked
+    of every file of an unchanged corpus."""
+    folder, slash, name = rel.rpartition("/")
+    if name.lower().endswith(_JSONL_ENDINGS):
         return None
-    return source_sidecar(file), source_sidecar(Path(rel)).as_posix()
+    return f"{folder}{slash}.{name}{SOURCE_SIDECAR_SUFFIX}"
 
 
 def _read_with_source(file: Path, rel: str, skipped: list[SkippedFile]) -> list[Document]:
@@ -188,7 +199,11 @@ def content_hash(document: Document) -> str:
 
 
 def _walk(
-    folder: Path, root: Path, skipped: list[SkippedFile], visited: set[tuple[int, int]]
+    folder: Path,
+    root: Path,
+    skipped: list[SkippedFile],
+    visited: set[tuple[int, int]],
+    sidecars: set[str] | None = None,
 ) -> Iterator[tuple[Path, str]]:
     """Files under ``folder`` in sorted order, with their ids; hidden entries ignored.
 
@@ -207,6 +222,8 @@ def _walk(
             stack.pop()
             continue
         if entry.name.startswith("."):
+            if sidecars is not None and entry.name.endswith(SOURCE_SIDECAR_SUFFIX):
+                sidecars.add(entry.relative_to(root).as_posix())
             continue
         rel = entry.relative_to(root).as_posix()
         is_dir = entry.is_dir()

@@ -227,6 +227,20 @@ def test_a_source_sidecar_changed_alone_updates_the_citation(
     assert not _build(corpus, index, engine_settings, encoder).wrote and read == []
 
 
+def test_a_corpus_of_one_file_watches_its_sidecar_too(
+    corpus: Path, tmp_path: Path, engine_settings: EngineSettings, encoder: Encoder
+) -> None:
+    article = sorted(corpus.glob("*.txt"))[0]
+    index = tmp_path / "index"
+    _build(article, index, engine_settings, encoder)
+    source_sidecar(article).write_text(json.dumps({"url": "https://example.org/one"}))
+    report = _build(article, index, engine_settings, encoder)
+    assert report.updated == (article.name,)
+    engine = Engine.open(index, engine_settings, encoder=encoder)
+    assert [item.source.url for item in engine.sources()] == ["https://example.org/one"]
+    assert not _build(article, index, engine_settings, encoder).wrote
+
+
 def test_an_index_that_never_recorded_a_sidecar_rereads_its_article_once(
     corpus: Path,
     tmp_path: Path,
