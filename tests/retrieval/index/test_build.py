@@ -26,6 +26,7 @@ from retrieval.index.build import LOCK_FILE, _build_lock, build_index
 from retrieval.index.vectors import SENTENCES_FILE
 from retrieval.read.readers import source_sidecar
 from retrieval.split.segment import MAX_RUN_ON_CHARS, MAX_SENTENCE_CHARS
+from tests.support.milvus import MilvusServer
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -225,6 +226,33 @@ def test_a_source_sidecar_changed_alone_updates_the_citation(
         assert quote.source.id == article.name and quote.source.url == url
     read.clear()
     assert not _build(corpus, index, engine_settings, encoder).wrote and read == []
+
+
+def test_a_source_sidecar_changed_alone_reaches_the_milvus_mirror(
+    corpus: Path,
+    tmp_path: Path,
+    engine_settings: EngineSettings,
+    encoder: Encoder,
+    milvus_server: MilvusServer,
+) -> None:
+    """The article is indexed again (new positions), so the mirror, keyed by positions, writes
+    it anew and retires the old rows: answers read from Milvus cite the new url."""
+    settings = engine_settings.model_copy(
+        update={"store": "milvus", "milvus_uri": milvus_server.uri, "milvus_prefix": "side_"}
+    )
+    index = tmp_path / "index"
+    _build(corpus, index, settings, encoder)
+    article = sorted(corpus.glob("*.txt"))[0]
+    url = "https://example.org/mosul"
+    source_sidecar(article).write_text(json.dumps({"url": url}), encoding="utf-8")
+    assert _build(corpus, index, settings, encoder).updated == (article.name,)
+    engine = Engine.open(index, settings, encoder=encoder)
+    try:
+        urls = {item.source.id: item.source.url for item in engine.sources()}
+        assert urls[article.name] == url and len(urls) == 5
+        assert engine.answer(MOSUL_QUESTION).quotes[0].source.url == url
+    finally:
+        engine.close()
 
 
 def test_a_corpus_of_one_file_watches_its_sidecar_too(
