@@ -9,6 +9,12 @@ modification time are unchanged, as are those of their source sidecars (or their
 are not even read; a document re-read whose content hash differs is indexed again (a changed
 url too: its document is re-embedded, which keeps the Milvus mirror, keyed by positions, true).
 
+The manifest records the version of the reading and splitting rules (``READERS_VERSION``) the
+index was built under. An update under another version (or an index that never recorded one)
+re-reads every file, size and mtime ignored: documents whose hash changed are indexed again,
+and those whose hash did not are segmented again and compared with what the store holds
+(``resplit``), so a splitter change reaches the index too; nothing else is embedded.
+
 A new generation (first build, ``--rebuild``, another model or chunking) is written into a new
 folder and becomes current when ``manifest.json`` is replaced, in one rename.
 
@@ -28,7 +34,7 @@ import sqlite3
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -49,9 +55,11 @@ from retrieval.errors import (
 from retrieval.index import manifest as mf
 from retrieval.index import store, store_read, store_write, vectors
 from retrieval.index.loaded import check_compatible, check_language
+from retrieval.index.resplit import split_of, stored_split
 from retrieval.index.rows import term_set
 from retrieval.index.store_check import store_problem
 from retrieval.read.readers import (
+    READERS_VERSION,
     SkippedFile,
     content_hash,
     corpus_files,
@@ -163,10 +171,26 @@ class _Plan:
     skipped: tuple[SkippedFile, ...]
     files: dict[str, tuple[int, int]] | None  # files and source sidecars read: size, mtime
     corpus_name: str | None
+    #: Documents read whose content hash is the stored one (document, hash, source file).
+    same: list[tuple[Document, str, str | None]] = field(default_factory=list)
 
 
-def _plan(corpus: Path | Sequence[Document], conn: sqlite3.Connection | None, say: Log) -> _Plan:
-    """Compare the corpus with the stored documents; read only files that changed."""
+#: Said when an update re-reads the whole corpus because the reading rules changed.
+REREAD_MESSAGE = (
+    "reading rules changed since this index was built: re-reading every file; only documents "
+    "whose text or sentences changed are encoded again"
+)
+
+
+def _plan(
+    corpus: Path | Sequence[Document],
+    conn: sqlite3.Connection | None,
+    say: Log,
+    *,
+    reread: bool = False,
+) -> _Plan:
+    """Compare the corpus with the stored documents; read only files that changed (every
+    file with ``reread``)."""
     skipped: list[SkippedFile] = []
     old_hashes = store_write.document_hashes(conn) if conn is not None else {}
     new: dict[str, tuple[Document, str, str | None]] = {}
@@ -182,7 +206,12 @@ def _plan(corpus: Path | Sequence[Document], conn: sqlite3.Connection | None, sa
         sidecars: set[str] = set()
         for file, rel in corpus_files(corpus, skipped, sidecars):
             state, sidecar = _file_state(file), _sidecar_state(file, rel, sidecars)
-            if state is not None and old_files.get(rel) == state and _same(sidecar, old_files):
+            if (
+                not reread
+                and state is not None
+                and old_files.get(rel) == state
+                and _same(sidecar, old_files)
+            ):
                 same.append(rel)
                 _record(files, rel, state, sidecar)
             else:
@@ -225,6 +254,38 @@ def _plan(corpus: Path | Sequence[Document], conn: sqlite3.Connection | None, sa
         skipped=tuple(skipped),
         files=files,
         corpus_name=corpus_name,
+        same=[new[i] for i in sorted(new) if i in old_hashes and new[i][1] == old_hashes[i]],
+    )
+
+
+def _resplit(
+    plan: _Plan, conn: sqlite3.Connection, passage_sentences: int, language: Language
+) -> _Plan:
+    """``plan`` with the unchanged documents that today's rules split otherwise moved to
+    ``updated`` (see ``resplit``): the content hash does not cover sentences."""
+
+    def key(acronym: str) -> str:
+        return acronym_key(acronym, language)
+
+    def quiet(_message: str) -> None:
+        """``partly indexed`` was said when the document was first indexed."""
+
+    split_again = [
+        (doc, digest, source_file)
+        for doc, digest, source_file in plan.same
+        if split_of(_prepare(doc, digest, source_file, passage_sentences, quiet, language), key)
+        != stored_split(conn, doc.id)
+    ]
+    if not split_again:
+        return plan
+    ids = {doc.id for doc, _h, _f in split_again}
+    return replace(
+        plan,
+        todo=sorted([*plan.todo, *split_again], key=lambda item: item[0].id),
+        drop=plan.drop | ids,
+        updated=tuple(sorted({*plan.updated, *ids})),
+        unchanged=plan.unchanged - len(ids),
+        same=[item for item in plan.same if item[0].id not in ids],
     )
 
 
@@ -435,11 +496,17 @@ def _update(
     started: float,
 ) -> BuildReport:
     language = language_of(current.language)
+    published = current
     conn = store.connect(generation / store.STORE_FILE, language=language)
     sample: list[str] = []
     try:
         _remove_orphans(conn, generation)
-        plan = _plan(corpus, conn, say)
+        reread = current.readers_version != READERS_VERSION
+        if reread:
+            say(REREAD_MESSAGE)
+        plan = _plan(corpus, conn, say, reread=reread)
+        if reread:
+            plan = _resplit(plan, conn, settings.passage_sentences, language)
         common = _common(index_dir, plan, None)
         changed = bool(plan.todo or plan.drop)
         files_changed = plan.files is not None and plan.files != store_write.file_states(conn)
@@ -473,8 +540,16 @@ def _update(
         gaps = final.sentence_rows - final.sentences
         compact = gaps >= COMPACT_MIN_ROWS and gaps >= COMPACT_DEAD_SHARE * final.sentence_rows
         notes = [] if compact else _fit_vector_index(conn, generation, settings, dim, say)
-        if plan.corpus_name and plan.corpus_name != current.corpus and not compact:
-            mf.write(index_dir, current.model_copy(update={"corpus": plan.corpus_name}))
+        # after the commit: a crash before it leaves the old version, and the next build
+        # re-reads again
+        current = current.model_copy(
+            update={
+                "corpus": plan.corpus_name or current.corpus,
+                "readers_version": READERS_VERSION,
+            }
+        )
+        if current != published and not compact:
+            mf.write(index_dir, current)
     finally:
         conn.close()
     if compact:
@@ -543,6 +618,7 @@ def _new_generation(
             built_at=_now(),
             corpus=plan.corpus_name or (previous.corpus if previous else None),
             language=language.code,
+            readers_version=READERS_VERSION,
         )
         _publish(index_dir, tmp_dir, name, manifest)
     except BaseException:

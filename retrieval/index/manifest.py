@@ -29,7 +29,10 @@ SCHEMA_VERSION = 3
 #: 3 added the documents' page starts (``store.ADDED_COLUMNS``), empty for every document an
 #: index of version 2 holds (it could not read PDFs).
 MIGRATABLE_SCHEMAS = frozenset({2})
-#: Bumped whenever cleaning or segmentation changes what gets indexed.
+#: Bumped when passages change so that every vector must be computed again: answering
+#: refuses an index of another version and ``verbatim index`` rebuilds it. A change to reading,
+#: cleaning or sentence rules bumps ``retrieval.read.readers.READERS_VERSION`` instead, which
+#: an incremental index follows, embedding only the documents that changed.
 CHUNKING_VERSION = 3
 MANIFEST_FILE = "manifest.json"
 #: A manifest is a few hundred bytes; a larger file is not one.
@@ -72,6 +75,9 @@ class Manifest(BaseModel):
     #: The corpus language (ISO 639-1): stems, stopwords, sentence rules and full-text tables
     #: follow it (``retrieval.split.language``). Manifests written before it existed are English.
     language: str = DEFAULT_LANGUAGE
+    #: ``READERS_VERSION`` of the rules the stored documents were read and split by; None (a
+    #: manifest written before it was recorded) is unknown, so the next build re-reads once.
+    readers_version: int | None = None
 
 
 def read(index_dir: Path, *, migratable: bool = False) -> Manifest:

@@ -56,6 +56,15 @@ MAX_DATE_CHARS = 100
 MAX_URL_CHARS = 2_048
 #: A JSONL article's id is shown in every citation: longer ids skip the line.
 MAX_ID_CHARS = 1_000
+#: The version of the rules that turn a file into what is indexed: the readers and cleaning
+#: here (``cleaning``, ``dates``, ``pdf``, ``pdf_layout``) and the sentence, passage and term
+#: rules of ``retrieval.split``. Bump it with any change that alters a document's text, spans,
+#: pages, title, date or url, or its sentences, passages, terms or acronyms: an index records
+#: the version it was built under, and the next ``verbatim index`` under another one re-reads
+#: every file (size and mtime ignored), then embeds again only the documents that came out
+#: otherwise (``retrieval.index.build``). Unbumped, such a change never reaches an existing
+#: index, since unchanged files are not read.
+READERS_VERSION = 1
 #: Beside ``NAME``, ``.NAME`` + this holds the article's source (hidden, so never read as one).
 SOURCE_SIDECAR_SUFFIX = ".source.json"
 MAX_SIDECAR_BYTES = 64 * 1024
@@ -182,9 +191,12 @@ def _sidecar_url(sidecar: Path) -> str | None:
 def content_hash(document: Document) -> str:
     """SHA-256 (hex) of everything that shapes how a document is indexed and cited.
 
-    Covers id, text, title, date, url, the indexable spans and the page starts, so a change to
-    any of them (a cleaning rule included) makes the document be indexed again. A document
-    without pages hashes as it did before pages were recorded (nothing is re-embedded).
+    Covers id, text, title, date, url, the indexable spans and the page starts: a document read
+    again whose hash differs is indexed again. Files whose size and mtime are unchanged are not
+    read, though, so a change to a reading rule (cleaning included) reaches an index only when
+    ``READERS_VERSION`` is bumped with it. How the text is cut into sentences is not covered
+    (the build compares that itself when the version changes). A document without pages
+    hashes as it did before pages were recorded (nothing is re-embedded).
     """
     digest = hashlib.sha256()
     spans = ",".join(f"{s.start}-{s.end}" for s in document.indexable)
