@@ -26,6 +26,7 @@ from retrieval.index.build import build_index
 from retrieval.read.readers import READERS_VERSION
 from retrieval.split import segment as segmenter
 from retrieval.types import Document
+from tests.support.milvus import MilvusServer
 
 #: Every sentence here is shorter than ``SHORT_SENTENCE_CHARS`` but the long one of long.md.
 ARTICLES = {
@@ -216,4 +217,39 @@ def test_an_index_that_never_recorded_the_version_rereads_once(
     report = again()
     assert sorted(reads) == sorted(ARTICLES) and encoded == [] and report.unchanged == 3
     assert mf.read(index).readers_version == READERS_VERSION
+    assert not again().wrote and reads == []
+
+
+def test_the_milvus_mirror_publishes_the_version_through_the_shared_manifest(
+    corpus: Path,
+    tmp_path: Path,
+    engine_settings: EngineSettings,
+    encoder: Encoder,
+    reads: list[str],
+    milvus_server: MilvusServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``milvus_sync`` copies the manifest into its ``meta`` row: the version follows it, and a
+    re-read that changes nothing adds and removes nothing there."""
+    from retrieval.index.milvus_schema import connect
+    from retrieval.index.milvus_sync import read_meta
+
+    settings = engine_settings.model_copy(
+        update={"store": "milvus", "milvus_uri": milvus_server.uri, "milvus_prefix": "rules_"}
+    )
+    index = tmp_path / "index"
+    again = _built(corpus, index, settings, encoder, reads)
+    monkeypatch.setattr(indexer, "READERS_VERSION", READERS_VERSION + 1)
+    said: list[str] = []
+    reads.clear()
+    build_index(corpus, index, settings, encoder=encoder, log=said.append)
+    assert sorted(reads) == sorted(ARTICLES)
+    assert "Milvus: adding 0 documents, removing 0" in said
+    client = connect(milvus_server.uri)
+    try:
+        meta = read_meta(client, settings.milvus_prefix)
+    finally:
+        client.close()
+    assert meta is not None and meta["manifest"]["readers_version"] == READERS_VERSION + 1
+    assert meta["stats"]["documents"] == len(ARTICLES)
     assert not again().wrote and reads == []
