@@ -3,10 +3,13 @@
 :class:`MilvusReader` reads the version its ``meta`` row published (positions below its
 high-water marks, nothing of a retired document; see ``retrieval.index.milvus_sync``). Dense
 search is Milvus's exact (FLAT) search by inner product of the unit vectors (cosine; an index
-written with COSINE is read so too); each hit comes back with its whole row and vector, so
-the rows of dense candidates cost no second read, and hits are re-scored with the vectors as
-the embedded store scores them. Rows are read by primary key (a point read), with their
-vectors, and kept for the answer and between answers while the version stands.
+written with COSINE is read so too); it returns positions only, the hits' rows and vectors
+come from those kept or one read by key, and hits are re-scored with the vectors as the
+embedded store scores them. Rows are read by primary key (a point read), with their
+vectors, and kept for the answer and between answers while the version stands. Vectors come
+back as float32 arrays, each a row of one array per read (``strict_float32``: pymilvus
+converts the reply's floats at once instead of into a Python list per row; the values are
+the same).
 """
 
 from __future__ import annotations
@@ -224,6 +227,7 @@ class MilvusReader(MilvusDocuments, MilvusTermReads):
                         filter=f"pos in {chunk}",
                         output_fields=[*ROW_FIELDS[kind], "vector"],
                         limit=len(chunk),
+                        strict_float32=True,
                     )
                 )
             )
@@ -264,6 +268,7 @@ class MilvusReader(MilvusDocuments, MilvusTermReads):
                     filter=f"pos in {chunk}",
                     output_fields=["pos", "vector"],
                     limit=len(chunk),
+                    strict_float32=True,
                 )
             )
             for r in rows:
