@@ -38,7 +38,9 @@ from retrieval.config import EngineSettings
 from retrieval.errors import ArticleRefused, VerbatimError
 from retrieval.index import manifest as mf
 from retrieval.index import store, store_read
-from retrieval.index.build import SAMPLE_SENTENCES, Log, build_index
+from retrieval.index.build import build_index
+from retrieval.index.build_embed import SAMPLE_SENTENCES
+from retrieval.index.build_report import Log
 from retrieval.index.rows import DocumentRow
 from retrieval.read.fetch import ARTICLE_SUFFIXES, FetchPolicy, checked_url, fetch, unsupported
 from retrieval.read.readers import SkippedFile, read_file, source_sidecar

@@ -1,7 +1,7 @@
 """Writing the SQLite store: documents in and out, with their rows, full text and term counts.
 
-Every function here runs inside the caller's transaction (``retrieval.index.build``); the
-counters in ``meta`` (``store.META_KEYS``) move with the rows.
+Every function here runs inside the caller's transaction (``retrieval.index.build`` and its
+``build_*`` parts); the counters in ``meta`` (``store.META_KEYS``) move with the rows.
 """
 
 from __future__ import annotations

@@ -62,7 +62,7 @@ MAX_ID_CHARS = 1_000
 #: pages, title, date or url, or its sentences, passages, terms or acronyms: an index records
 #: the version it was built under, and the next ``verbatim index`` under another one re-reads
 #: every file (size and mtime ignored), then embeds again only the documents that came out
-#: otherwise (``retrieval.index.build``). Unbumped, such a change never reaches an existing
+#: otherwise (``retrieval.index.build_changes``). Unbumped, such a change never reaches an existing
 #: index, since unchanged files are not read.
 READERS_VERSION = 1
 #: Beside ``NAME``, ``.NAME`` + this holds the article's source (hidden, so never read as one).

@@ -27,7 +27,8 @@ from retrieval.config import EngineSettings
 from retrieval.engine import Engine
 from retrieval.index import manifest as mf
 from retrieval.index import vectors
-from retrieval.index.build import PASSAGE_TOKENS, build_index
+from retrieval.index.build import build_index
+from retrieval.index.build_embed import PASSAGE_TOKENS
 
 ray = pytest.importorskip("ray")
 

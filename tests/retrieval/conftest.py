@@ -16,7 +16,8 @@ import pytest
 from embeddings import Encoder
 from retrieval.config import EngineSettings
 from retrieval.index import store, store_write
-from retrieval.index.build import _prepare, build_index
+from retrieval.index.build import build_index
+from retrieval.index.build_embed import prepare_document
 from retrieval.index.loaded import LoadedIndex
 from retrieval.read.readers import content_hash
 from retrieval.split.terms import acronym_key
@@ -32,7 +33,7 @@ def store_of(tmp_path: Path) -> Iterator[Callable[[dict[str, str]], sqlite3.Conn
         conn = store.connect(tmp_path / f"store{len(connections)}.sqlite3")
         connections.append(conn)
         items = [
-            _prepare(doc, content_hash(doc), None, 6, print)
+            prepare_document(doc, content_hash(doc), None, 6, print)
             for doc in (Document(id=i, text=t) for i, t in texts.items())
         ]
         keys = {a: acronym_key(a) for item in items for a, _ in item.acronyms}

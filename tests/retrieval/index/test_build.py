@@ -19,9 +19,8 @@ from embeddings import Encoder
 from retrieval.config import EngineSettings
 from retrieval.engine import Engine
 from retrieval.errors import CorpusError, VerbatimError
-from retrieval.index import build as indexer
+from retrieval.index import build_changes, build_compact, build_embed, store
 from retrieval.index import manifest as mf
-from retrieval.index import store
 from retrieval.index.build import LOCK_FILE, _build_lock, build_index
 from retrieval.index.vectors import SENTENCES_FILE
 from retrieval.read.readers import source_sidecar
@@ -165,13 +164,13 @@ def test_update_is_in_place_and_reads_only_changed_files(
     _build(corpus, index, engine_settings, encoder)
     generation = mf.read(index).generation
     read: list[str] = []
-    real_read = indexer.read_file
+    real_read = build_changes.read_file
 
     def counting(file: Path, rel: str, skipped: list) -> list:
         read.append(rel)
         return real_read(file, rel, skipped)
 
-    monkeypatch.setattr(indexer, "read_file", counting)
+    monkeypatch.setattr(build_changes, "read_file", counting)
     assert not _build(corpus, index, engine_settings, encoder).wrote
     assert read == []
     (corpus / "new.md").write_text("# Pancakes\n\nMix flour, eggs and milk to make pancakes.\n")
@@ -203,13 +202,13 @@ def test_a_source_sidecar_changed_alone_updates_the_citation(
     sidecar = source_sidecar(article)
     engine = Engine.open(index, engine_settings, encoder=encoder)
     read: list[str] = []
-    real_read = indexer.read_file
+    real_read = build_changes.read_file
 
     def counting(file: Path, rel: str, skipped: list) -> list:
         read.append(rel)
         return real_read(file, rel, skipped)
 
-    monkeypatch.setattr(indexer, "read_file", counting)
+    monkeypatch.setattr(build_changes, "read_file", counting)
     for url in ("https://example.org/mosul", "https://news.example.com/2017/mosul-victory", None):
         if url is None:
             sidecar.unlink()
@@ -286,11 +285,13 @@ def test_an_index_that_never_recorded_a_sidecar_rereads_its_article_once(
     with contextlib.closing(store.connect(generation / store.STORE_FILE)) as conn:
         deleted = conn.execute("DELETE FROM files WHERE path LIKE '.%'").rowcount
     assert deleted == 1
-    monkeypatch.setattr(indexer, "_encode", _never_called)
+    monkeypatch.setattr(build_embed, "_encode", _never_called)
     read: list[str] = []
-    real_read = indexer.read_file
+    real_read = build_changes.read_file
     monkeypatch.setattr(
-        indexer, "read_file", lambda f, rel, skipped: read.append(rel) or real_read(f, rel, skipped)
+        build_changes,
+        "read_file",
+        lambda f, rel, skipped: read.append(rel) or real_read(f, rel, skipped),
     )
     report = _build(corpus, index, engine_settings, encoder)
     assert read == [article.name] and report.unchanged == 5 and not report.updated
@@ -348,7 +349,7 @@ def test_removing_most_rows_compacts_into_a_new_generation(
     encoder: Encoder,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(indexer, "COMPACT_MIN_ROWS", 10)
+    monkeypatch.setattr(build_compact, "COMPACT_MIN_ROWS", 10)
     index = tmp_path / "index"
     _big_corpus(corpus / "bulk", docs=30)
     _build(corpus, index, engine_settings, encoder)
@@ -397,7 +398,7 @@ def test_large_chunks_go_to_the_encoder_in_slices(
 ) -> None:
     # The tokenizer holds every text of a call at once: a 49 MB document went to it whole.
     slice_chars = 3_000
-    monkeypatch.setattr(indexer, "ENCODE_SLICE_CHARS", slice_chars, raising=False)
+    monkeypatch.setattr(build_embed, "ENCODE_SLICE_CHARS", slice_chars)
     calls: list[list[int]] = []
     real_encode = encoder.encode
 

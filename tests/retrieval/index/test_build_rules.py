@@ -19,10 +19,10 @@ import pytest
 
 from embeddings import Encoder
 from retrieval.config import EngineSettings
-from retrieval.index import build as indexer
+from retrieval.index import build_changes, build_embed, build_write, store
 from retrieval.index import manifest as mf
-from retrieval.index import store
 from retrieval.index.build import build_index
+from retrieval.index.build_report import BuildReport
 from retrieval.read.readers import READERS_VERSION
 from retrieval.split import segment as segmenter
 from retrieval.types import Document
@@ -55,13 +55,13 @@ def corpus(tmp_path: Path) -> Path:
 def reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The files each build reads, in order (cleared by the test between builds)."""
     read: list[str] = []
-    real_read = indexer.read_file
+    real_read = build_changes.read_file
 
     def counting(file: Path, rel: str, skipped: list) -> list[Document]:
         read.append(rel)
         return real_read(file, rel, skipped)
 
-    monkeypatch.setattr(indexer, "read_file", counting)
+    monkeypatch.setattr(build_changes, "read_file", counting)
     return read
 
 
@@ -69,13 +69,13 @@ def reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 def encoded(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Every text given to the encoder (sentences and passages)."""
     texts: list[str] = []
-    real_encode = indexer._encode
+    real_encode = build_embed._encode
 
     def recording(encoder: Encoder, batch: list[str], **kwargs: object) -> np.ndarray:
         texts.extend(batch)
         return real_encode(encoder, batch, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(indexer, "_encode", recording)
+    monkeypatch.setattr(build_embed, "_encode", recording)
     return texts
 
 
@@ -92,12 +92,12 @@ def _stored(index: Path, sql: str, *args: object) -> list[tuple[object, ...]]:
 
 def _built(
     corpus: Path, index: Path, settings: EngineSettings, encoder: Encoder, reads: list[str]
-) -> Callable[[], indexer.BuildReport]:
+) -> Callable[[], BuildReport]:
     """Build ``corpus`` once; return a function that builds it again (clearing ``reads``)."""
     build_index(corpus, index, settings, encoder=encoder)
     assert mf.read(index).readers_version == READERS_VERSION
 
-    def again() -> indexer.BuildReport:
+    def again() -> BuildReport:
         reads.clear()
         return build_index(corpus, index, settings, encoder=encoder)
 
@@ -118,12 +118,12 @@ def test_a_new_version_rereads_every_file_and_embeds_nothing_unchanged(
     assert not again().wrote and reads == []
     encoded.clear()
     said: list[str] = []
-    monkeypatch.setattr(indexer, "READERS_VERSION", READERS_VERSION + 1)
+    monkeypatch.setattr(build_write, "READERS_VERSION", READERS_VERSION + 1)
     reads.clear()
     report = build_index(corpus, index, engine_settings, encoder=encoder, log=said.append)
     assert sorted(reads) == sorted(ARTICLES) and encoded == []
     assert (report.added, report.updated, report.removed, report.unchanged) == ((), (), (), 3)
-    assert indexer.REREAD_MESSAGE in said
+    assert build_changes.REREAD_MESSAGE in said
     assert mf.read(index).readers_version == READERS_VERSION + 1
     assert not again().wrote and reads == [] and encoded == []
 
@@ -140,7 +140,7 @@ def test_a_reader_change_reindexes_exactly_the_document_it_alters(
     """Unbumped, the new rule reaches nothing (no file is read); bumped, it reaches cats.md."""
     index = tmp_path / "index"
     again = _built(corpus, index, engine_settings, encoder, reads)
-    counting = indexer.read_file
+    counting = build_changes.read_file
 
     def new_rule(file: Path, rel: str, skipped: list) -> list[Document]:
         return [
@@ -148,10 +148,10 @@ def test_a_reader_change_reindexes_exactly_the_document_it_alters(
             for doc in counting(file, rel, skipped)
         ]
 
-    monkeypatch.setattr(indexer, "read_file", new_rule)
+    monkeypatch.setattr(build_changes, "read_file", new_rule)
     encoded.clear()
     assert not again().wrote and reads == [] and encoded == []
-    monkeypatch.setattr(indexer, "READERS_VERSION", READERS_VERSION + 1)
+    monkeypatch.setattr(build_write, "READERS_VERSION", READERS_VERSION + 1)
     report = again()
     assert sorted(reads) == sorted(ARTICLES)
     assert report.updated == ("cats.md",) and report.unchanged == 2
@@ -181,12 +181,12 @@ def test_a_splitter_change_reindexes_exactly_the_documents_it_cuts_otherwise(
     )
     before = _stored(index, long_sentences)
     monkeypatch.setattr(segmenter, "MAX_SENTENCE_CHARS", SHORT_SENTENCE_CHARS)
-    monkeypatch.setattr(indexer, "READERS_VERSION", READERS_VERSION + 1)
+    monkeypatch.setattr(build_write, "READERS_VERSION", READERS_VERSION + 1)
     encoded.clear()
     report = again()
     assert report.updated == ("long.md",) and report.unchanged == 2 and not report.added
     assert encoded and all(_of(text, "Rivers", ARTICLES["long.md"]) for text in encoded)
-    (doc,) = indexer.read_file(corpus / "long.md", "long.md", [])
+    (doc,) = build_changes.read_file(corpus / "long.md", "long.md", [])
     sentences, _passages = segmenter.segment(
         doc, passage_sentences=engine_settings.passage_sentences
     )
@@ -239,7 +239,7 @@ def test_the_milvus_mirror_publishes_the_version_through_the_shared_manifest(
     )
     index = tmp_path / "index"
     again = _built(corpus, index, settings, encoder, reads)
-    monkeypatch.setattr(indexer, "READERS_VERSION", READERS_VERSION + 1)
+    monkeypatch.setattr(build_write, "READERS_VERSION", READERS_VERSION + 1)
     said: list[str] = []
     reads.clear()
     build_index(corpus, index, settings, encoder=encoder, log=said.append)

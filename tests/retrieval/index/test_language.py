@@ -19,10 +19,10 @@ from bot import cli
 from embeddings import DEFAULT_MODEL, Encoder
 from retrieval.answer.answering import answer
 from retrieval.config import EngineSettings
-from retrieval.index import build as indexer
+from retrieval.index import build_compact, store, store_write
 from retrieval.index import manifest as mf
-from retrieval.index import store, store_write
-from retrieval.index.build import _prepare, build_index
+from retrieval.index.build import build_index
+from retrieval.index.build_embed import prepare_document
 from retrieval.index.loaded import LoadedIndex
 from retrieval.read.readers import content_hash
 from retrieval.search.coverage import query_terms
@@ -66,7 +66,7 @@ def _store(folder: Path, language: Language) -> Iterator[StoreTerms]:
     folder.mkdir(parents=True, exist_ok=True)
     with contextlib.closing(store.connect(folder / "s.sqlite3", language=language)) as conn:
         items = [
-            _prepare(doc, content_hash(doc), None, 6, print, language)
+            prepare_document(doc, content_hash(doc), None, 6, print, language)
             for doc in (Document(id=i, text=t) for i, t in GERMAN_ARTICLES.items())
         ]
         keys = {a: acronym_key(a, language) for item in items for a, _ in item.acronyms}
@@ -211,7 +211,7 @@ def test_updates_and_compaction_keep_the_index_language(
     tmp_path: Path, german_corpus: Path, encoder: Encoder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Removing most rows copies the store into a new generation: still German full text."""
-    monkeypatch.setattr(indexer, "COMPACT_MIN_ROWS", 1)
+    monkeypatch.setattr(build_compact, "COMPACT_MIN_ROWS", 1)
     corpus = tmp_path / "corpus"
     shutil.copytree(german_corpus, corpus)
     index_dir = tmp_path / "index"

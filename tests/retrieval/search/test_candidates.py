@@ -16,7 +16,7 @@ import pytest
 from embeddings import Encoder
 from retrieval.config import Retriever
 from retrieval.index import store, store_read, store_write
-from retrieval.index.build import _prepare
+from retrieval.index.build_embed import prepare_document
 from retrieval.index.loaded import LoadedIndex
 from retrieval.index.reader import Reader
 from retrieval.read.readers import content_hash
@@ -36,7 +36,7 @@ def _terms(tmp_path: Path) -> QueryTerms:
     ]
     docs.append(Document(id="x.txt", text="The city zoo opened a penguin house."))
     conn = store.connect(tmp_path / "s.sqlite3")
-    items = [_prepare(d, content_hash(d), None, 6, print) for d in docs]
+    items = [prepare_document(d, content_hash(d), None, 6, print) for d in docs]
     store_write.insert_documents(
         conn, items, acronym_key={a: acronym_key(a) for i in items for a, _ in i.acronyms}
     )

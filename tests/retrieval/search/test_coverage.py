@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from retrieval.index import store, store_read, store_write
-from retrieval.index.build import _prepare
+from retrieval.index.build_embed import prepare_document
 from retrieval.index.loaded import LoadedIndex
 from retrieval.index.rows import term_string
 from retrieval.read.readers import content_hash
@@ -29,7 +29,7 @@ TEXTS = {
 def conn(tmp_path: Path) -> Iterator[object]:
     with contextlib.closing(store.connect(tmp_path / "s.sqlite3")) as connection:
         items = [
-            _prepare(doc, content_hash(doc), None, 6, print)
+            prepare_document(doc, content_hash(doc), None, 6, print)
             for doc in (Document(id=i, text=t) for i, t in TEXTS.items())
         ]
         keys = {a: acronym_key(a) for item in items for a, _ in item.acronyms}
