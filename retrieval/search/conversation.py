@@ -19,7 +19,7 @@ from retrieval.index.view import IndexView
 from retrieval.search.query import Prepared
 
 #: Sentences on each side of the earlier answer that stand where it stands: the one before
-#: and the one after (the follow-up sets put every answer next to the quote within one).
+#: and the one after (on the first follow-up set 1, 2 and 3 gave the same hits, 0 fewer).
 NEAR_ANSWERED = 1
 
 
