@@ -19,19 +19,24 @@ the Milvus collections hold the same documents:
    documents and ranges it retired) and lists them as retired. Collecting an entry deletes its
    rows and the ``term_df`` rows its version superseded (older rows of the terms it wrote),
    then ``meta`` is written again without it.
+5. A new generation (a rebuild, another model, a compaction) is written into new collections
+   from version 1; publishing it lists the previous generation under ``stale_generations``
+   (its tag and when it was replaced), and its collections are dropped by the first sync a
+   grace period later, as retired rows are (a ``meta`` without the field lists none).
 
 Why the wait: an answer reads the version its ``meta`` read named, and a reader of the
 previous version may still be reading when the next is published; it must find every row of
-a document the new version removed (else a quote could come out empty). An answer takes
-milliseconds, so a minute is ample; a sync that crashed leaves its entries in the published
-``meta`` and the next sync collects them. Entries are timed by the writer's clock (one
-writer at a time; clocks of machines taking turns should agree to well within the grace).
+a document the new version removed (else a quote could come out empty), and a reader of the
+previous generation its collections (else the answer fails). An answer takes milliseconds,
+so a minute is ample; a sync that crashed leaves its entries in the published ``meta`` and
+the next sync collects them. Entries are timed by the writer's clock (one writer at a time;
+clocks of machines taking turns should agree to well within the grace).
 
 Readers (``retrieval.index.milvus_view``) read ``meta`` first and see only positions below
 its high-water marks, rows with ``added <= version``, the newest frequency row of a term at
 or below the version, and nothing of a retired document: what an unfinished sync wrote is
-invisible, and a removal shows at once with the version that made it. A new generation (a
-rebuild) is written into new collections and the old ones are dropped after publishing.
+invisible, and a removal shows at once with the version that made it. A reader that finds
+``meta`` naming another generation than its own makes the engine reopen the index.
 One index per collection prefix; one writer at a time (the index folder's build lock).
 """
 
@@ -183,6 +188,7 @@ def _sync(client: Any, index_dir: Path, settings: EngineSettings, say: Log) -> N
             "passages": [[doc["first_passage"], doc["passage_count"]] for doc in removed],
         }
     )
+    stale = _stale_generations(published, tag)  # replaced now, when the new one is published
     body = {
         "generation": tag,
         "version": new,
@@ -195,28 +201,66 @@ def _sync(client: Any, index_dir: Path, settings: EngineSettings, say: Log) -> N
         },
         "retired": _retired_by(deferred),
         "deferred": deferred,
+        "stale_generations": stale,
         "manifest": json.loads(manifest.model_dump_json()),
         "updated_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     _publish(client, prefix, body)
+    _collect(client, prefix, names, body, say)
+    say(f"Milvus: published version {new} at {settings.milvus_uri} ({prefix}*)")
+
+
+def _collect(
+    client: Any, prefix: str, names: dict[str, str], body: dict[str, Any], say: Log
+) -> None:
+    """Delete what the published ``body`` keeps past its grace period, then publish it again.
+
+    Rows and collections go first, then ``meta``: until they are gone they stay listed.
+    """
     now = time.time()
+    deferred, stale = body["deferred"], body["stale_generations"]
     due = [e for e in deferred if now - float(e["at"]) >= RETIRED_GRACE_SECONDS]
+    due_stale = [e for e in stale if now - float(e["at"]) >= RETIRED_GRACE_SECONDS]
     if due:
-        # rows first, then meta: until its rows are gone an entry stays listed as retired
         _delete_retired(client, names, due)
+    for entry in due_stale:
+        for kind in ms.COLLECTIONS:
+            collection = ms.name(prefix, str(entry["generation"]), kind)
+            if client.has_collection(collection):
+                client.drop_collection(collection)
+    if due or due_stale:
         kept = [e for e in deferred if e not in due]
-        _publish(client, prefix, body | {"retired": _retired_by(kept), "deferred": kept})
+        kept_stale = [e for e in stale if e not in due_stale]
+        _publish(
+            client,
+            prefix,
+            body
+            | {"retired": _retired_by(kept), "deferred": kept, "stale_generations": kept_stale},
+        )
     if len(deferred) > len(due):
         say(
             f"Milvus: rows retired by {len(deferred) - len(due)} versions are kept for "
             f"{RETIRED_GRACE_SECONDS:.0f} s after each (answers may still read them)"
         )
-    if published is not None and not same:
-        for kind in ms.COLLECTIONS:
-            stale = ms.name(prefix, str(published["generation"]), kind)
-            if client.has_collection(stale):
-                client.drop_collection(stale)
-    say(f"Milvus: published version {new} at {settings.milvus_uri} ({prefix}*)")
+    if len(stale) > len(due_stale):
+        say(
+            f"Milvus: the collections of {len(stale) - len(due_stale)} earlier generations are "
+            f"kept for {RETIRED_GRACE_SECONDS:.0f} s after each (answers may still read them)"
+        )
+
+
+def _stale_generations(published: dict[str, Any] | None, tag: str) -> list[dict[str, Any]]:
+    """The earlier generations whose collections are not dropped yet (see the module's step 5).
+
+    When ``published`` is of another generation than ``tag``, that one joins them, replaced
+    from now. Never ``tag`` itself, whose collections are being written.
+    """
+    if published is None:
+        return []
+    stale = list(published.get("stale_generations", []))
+    if published["generation"] != tag:
+        stale.append({"generation": published["generation"], "at": time.time()})
+    return [e for e in stale if e["generation"] != tag]
 
 
 def _deferred(published: dict[str, Any], version: int) -> list[dict[str, Any]]:

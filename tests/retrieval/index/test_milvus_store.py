@@ -430,3 +430,67 @@ def test_a_removed_documents_rows_outlast_the_readers_of_the_version_before(
     ]
     assert len(terms) == len(set(terms)), "superseded term frequencies are deleted"
     client.close()
+
+
+def test_an_old_generations_collections_outlast_its_readers(
+    tmp_path: Path,
+    engine_settings: EngineSettings,
+    encoder: Encoder,
+    milvus_uri: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A reader of the generation a rebuild replaces reads a document in full after the new
+    one is published; the old collections are dropped by a sync after the grace period."""
+    from pymilvus import MilvusClient
+
+    from retrieval.index import milvus_sync
+    from retrieval.index.milvus_sync import read_meta
+
+    corpus = tmp_path / "corpus"
+    shutil.copytree(SEEDS, corpus)
+    index_dir = tmp_path / "index"
+    settings = _milvus(engine_settings, milvus_uri, "regen_")
+    build_index(corpus, index_dir, settings, encoder=encoder)
+    doc_id = sorted(p for p in corpus.iterdir() if p.is_file())[0].name
+    embedded = open_index(index_dir, engine_settings, encoder=encoder)
+    try:
+        with embedded.reader() as e:
+            expected = _document_reads(e, doc_id)
+    finally:
+        embedded.close()
+    assert expected[0] is not None and expected[1] and expected[4]
+    milvus = open_index(index_dir, settings, encoder=encoder)
+    try:
+        with milvus.reader() as old:
+            build_index(corpus, index_dir, settings, rebuild=True, encoder=encoder)
+            assert milvus.replaced()  # a new generation is published
+            assert _document_reads(old, doc_id) == expected
+    finally:
+        milvus.close()
+    client = MilvusClient(uri=milvus_uri)
+    prefix = settings.milvus_prefix
+    first = list(milvus.names.values())
+    meta = read_meta(client, prefix)
+    assert meta is not None and [e["generation"] for e in meta["stale_generations"]] == [milvus.tag]
+    build_index(corpus, index_dir, settings, encoder=encoder)  # within the grace period
+    assert all(client.has_collection(n) for n in first)
+    monkeypatch.setattr(milvus_sync, "RETIRED_GRACE_SECONDS", 0.0)  # as if it had passed
+    build_index(corpus, index_dir, settings, encoder=encoder)
+    assert not any(client.has_collection(n) for n in first)
+    meta = read_meta(client, prefix)
+    assert meta is not None and meta["stale_generations"] == []
+    second = open_index(index_dir, settings, encoder=encoder)
+    try:
+        with second.reader() as current:
+            doc = current.document_by_id(doc_id)
+            assert doc is not None and current.text(doc.idx) == expected[1]
+        # a rebuild past the grace period drops the generation it replaces in the same sync
+        build_index(corpus, index_dir, settings, rebuild=True, encoder=encoder)
+        assert second.replaced()
+        assert not any(client.has_collection(n) for n in second.names.values())
+    finally:
+        second.close()
+    meta = read_meta(client, prefix)
+    assert meta is not None and meta["stale_generations"] == []
+    assert all(client.has_collection(f"{prefix}{meta['generation']}_{k}") for k in second.names)
+    client.close()
