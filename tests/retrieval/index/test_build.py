@@ -19,7 +19,7 @@ from embeddings import Encoder
 from retrieval.config import EngineSettings
 from retrieval.engine import Engine
 from retrieval.errors import CorpusError, VerbatimError
-from retrieval.index import build_changes, build_compact, build_embed, store
+from retrieval.index import build_compact, build_embed, store
 from retrieval.index import manifest as mf
 from retrieval.index.build import LOCK_FILE, _build_lock, build_index
 from retrieval.index.vectors import SENTENCES_FILE
@@ -158,24 +158,17 @@ def test_update_is_in_place_and_reads_only_changed_files(
     tmp_path: Path,
     engine_settings: EngineSettings,
     encoder: Encoder,
-    monkeypatch: pytest.MonkeyPatch,
+    reads: list[str],
 ) -> None:
     index = tmp_path / "index"
     _build(corpus, index, engine_settings, encoder)
     generation = mf.read(index).generation
-    read: list[str] = []
-    real_read = build_changes.read_file
-
-    def counting(file: Path, rel: str, skipped: list) -> list:
-        read.append(rel)
-        return real_read(file, rel, skipped)
-
-    monkeypatch.setattr(build_changes, "read_file", counting)
+    reads.clear()  # what this test counts starts here
     assert not _build(corpus, index, engine_settings, encoder).wrote
-    assert read == []
+    assert reads == []
     (corpus / "new.md").write_text("# Pancakes\n\nMix flour, eggs and milk to make pancakes.\n")
     report = _build(corpus, index, engine_settings, encoder)
-    assert read == ["new.md"] and report.added == ("new.md",) and report.unchanged == 5
+    assert reads == ["new.md"] and report.added == ("new.md",) and report.unchanged == 5
     assert mf.read(index).generation == generation
     touched = sorted(corpus.glob("*.txt"))[0]
     os.utime(touched, ns=(time.time_ns(), time.time_ns()))
@@ -192,7 +185,7 @@ def test_a_source_sidecar_changed_alone_updates_the_citation(
     tmp_path: Path,
     engine_settings: EngineSettings,
     encoder: Encoder,
-    monkeypatch: pytest.MonkeyPatch,
+    reads: list[str],
 ) -> None:
     """Adding, changing and deleting only an article's ``.NAME.source.json`` re-reads that
     article alone, and an engine left open cites the new url at once; then nothing is read."""
@@ -201,30 +194,22 @@ def test_a_source_sidecar_changed_alone_updates_the_citation(
     article = sorted(corpus.glob("*.txt"))[0]
     sidecar = source_sidecar(article)
     engine = Engine.open(index, engine_settings, encoder=encoder)
-    read: list[str] = []
-    real_read = build_changes.read_file
-
-    def counting(file: Path, rel: str, skipped: list) -> list:
-        read.append(rel)
-        return real_read(file, rel, skipped)
-
-    monkeypatch.setattr(build_changes, "read_file", counting)
     for url in ("https://example.org/mosul", "https://news.example.com/2017/mosul-victory", None):
         if url is None:
             sidecar.unlink()
         else:
             sidecar.write_text(json.dumps({"url": url}), encoding="utf-8")
-        read.clear()
+        reads.clear()
         report = _build(corpus, index, engine_settings, encoder)
-        assert read == [article.name]
+        assert reads == [article.name]
         assert report.updated == (article.name,) and report.unchanged == 4
         urls = {item.source.id: item.source.url for item in engine.sources()}
         assert urls[article.name] == url
         assert all(urls[other.name] is None for other in corpus.glob("*.txt") if other != article)
         quote = engine.answer(MOSUL_QUESTION).quotes[0]
         assert quote.source.id == article.name and quote.source.url == url
-    read.clear()
-    assert not _build(corpus, index, engine_settings, encoder).wrote and read == []
+    reads.clear()
+    assert not _build(corpus, index, engine_settings, encoder).wrote and reads == []
 
 
 def test_a_source_sidecar_changed_alone_reaches_the_milvus_mirror(
@@ -274,6 +259,7 @@ def test_an_index_that_never_recorded_a_sidecar_rereads_its_article_once(
     engine_settings: EngineSettings,
     encoder: Encoder,
     monkeypatch: pytest.MonkeyPatch,
+    reads: list[str],
 ) -> None:
     """A store written before sidecars were watched lacks their rows: the next build reads
     those articles again, finds them unchanged and embeds nothing."""
@@ -286,17 +272,11 @@ def test_an_index_that_never_recorded_a_sidecar_rereads_its_article_once(
         deleted = conn.execute("DELETE FROM files WHERE path LIKE '.%'").rowcount
     assert deleted == 1
     monkeypatch.setattr(build_embed, "_encode", _never_called)
-    read: list[str] = []
-    real_read = build_changes.read_file
-    monkeypatch.setattr(
-        build_changes,
-        "read_file",
-        lambda f, rel, skipped: read.append(rel) or real_read(f, rel, skipped),
-    )
+    reads.clear()  # what this test counts starts here
     report = _build(corpus, index, engine_settings, encoder)
-    assert read == [article.name] and report.unchanged == 5 and not report.updated
-    read.clear()
-    assert not _build(corpus, index, engine_settings, encoder).wrote and read == []
+    assert reads == [article.name] and report.unchanged == 5 and not report.updated
+    reads.clear()
+    assert not _build(corpus, index, engine_settings, encoder).wrote and reads == []
 
 
 def _never_called(*args: object, **kwargs: object) -> None:

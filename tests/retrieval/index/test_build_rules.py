@@ -52,20 +52,6 @@ def corpus(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The files each build reads, in order (cleared by the test between builds)."""
-    read: list[str] = []
-    real_read = build_changes.read_file
-
-    def counting(file: Path, rel: str, skipped: list) -> list[Document]:
-        read.append(rel)
-        return real_read(file, rel, skipped)
-
-    monkeypatch.setattr(build_changes, "read_file", counting)
-    return read
-
-
-@pytest.fixture
 def encoded(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Every text given to the encoder (sentences and passages)."""
     texts: list[str] = []
