@@ -56,13 +56,15 @@ def answer(
     leaning = context is not None and leans_on(prepared, context)
     if leaning and context is not None:
         prepared = in_context(prepared, context)
-    query_vector = index.encoder.encode_one(prepared.text)
-    context_vector = (
-        index.encoder.encode_one(prepared.context_text) if prepared.context_text else None
-    )
-    place_vector = query_vector if context_vector is None else context_vector
     hybrid = retriever in ("hybrid", "hand")
     with index.reader() as reader:
+        # a store that reads over the network reads the terms' postings while we encode
+        reader.read_ahead(prepared.looked_up)
+        query_vector = index.encoder.encode_one(prepared.text)
+        context_vector = (
+            index.encoder.encode_one(prepared.context_text) if prepared.context_text else None
+        )
+        place_vector = query_vector if context_vector is None else context_vector
         ranked = search(
             reader,
             prepared,

@@ -78,6 +78,7 @@ class MilvusReader(MilvusDocuments, MilvusTermReads):
         self._queries: list[np.ndarray] = []
         self._tokens: dict[str, np.ndarray] = {}
         self._reading: list[Future[dict[str, np.ndarray]]] = []
+        self._ahead: set[str] = set()
         self._table: TermTable | None = None
 
     def table(self) -> TermTable:

@@ -41,6 +41,8 @@ class MilvusTermReads:
     _stats: Stats
     _tokens: dict[str, np.ndarray]
     _reading: list[Future[dict[str, np.ndarray]]]
+    #: Tokens whose posting lists a read in ``_reading`` is fetching.
+    _ahead: set[str]
 
     def cache(self, name: str) -> dict[Any, Any]:
         raise NotImplementedError
@@ -141,9 +143,12 @@ class MilvusTermReads:
             tok
             for s in held
             for tok in tokenizer.word(s)
-            if f"s:{tok}" not in self._tokens and f"s:{tok}" not in shared
+            if f"s:{tok}" not in self._tokens
+            and f"s:{tok}" not in shared
+            and tok not in self._ahead
         }
         if tokens:
+            self._ahead.update(tokens)
             self._reading.append(self.index.pool.submit(self._read_tokens, sorted(tokens)))
 
     def _word_postings(self, kind: Kind, terms: Sequence[str]) -> dict[str, np.ndarray]:
@@ -192,6 +197,13 @@ class MilvusTermReads:
 
     def terms_with_prefix(self, prefix: str, *, longest: int) -> list[str]:
         return [t for t, _, p in self.table().with_prefix(prefix) if len(t) <= longest and p > 0]
+
+    def read_ahead(self, terms: Sequence[str]) -> None:
+        """Start reading the posting lists of the not too common ``terms`` (stems) in the
+        background: answering asks this before it encodes the question, so that the server
+        reads them while this process encodes."""
+        table = self.table()
+        self._read_ahead(terms, {s: table.frequencies(s) or (0, 0) for s in terms})
 
     def term_facts(self, stems: Sequence[str]) -> dict[str, TermFacts]:
         """Frequencies and acronyms of ``stems`` (no round trip); their posting lists start

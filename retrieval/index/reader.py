@@ -96,6 +96,9 @@ class Reader:
         query = store_read.fts_query(self.language.fts_terms(terms))
         return store_read.postings(self.conn, kind, query)
 
+    def read_ahead(self, terms: Sequence[str]) -> None:
+        """Nothing to do: SQLite reads are local and as quick now as later."""
+
     # -- statistics --------------------------------------------------------------------------
 
     @property

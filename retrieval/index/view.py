@@ -48,6 +48,12 @@ class IndexView(Protocol):
         """Positions (int64, unranked) of the live rows holding any of ``terms``."""
         ...
 
+    def read_ahead(self, terms: Sequence[str]) -> None:
+        """A hint that a search of ``terms`` comes next, asked before the question is encoded:
+        a store that reads over the network may start reading their posting lists now, so
+        that the reads overlap the encoding. The embedded store reads nothing ahead."""
+        ...
+
     # -- rows, vectors and text ------------------------------------------------------------
 
     def sentences(self, positions: Sequence[int]) -> Mapping[int, SentenceRow | None]:

@@ -57,6 +57,12 @@ class Prepared:
     #: The language the question was read in (the index's): its stopwords left ``terms``.
     language: Language = ENGLISH
 
+    @property
+    def looked_up(self) -> tuple[str, ...]:
+        """Every word a search of this question looks up by term (``read_ahead``'s)."""
+        others = (f for _, fs in self.forms for f in fs)
+        return tuple(dict.fromkeys((*self.terms, *self.carried, *self.focus, *others)))
+
 
 def _printable_share(text: str) -> float:
     if not text:

@@ -159,3 +159,15 @@ def test_fts_operators_in_a_question_are_plain_words(
 def test_a_question_is_stemmed_as_sentences_are_indexed(sentence: str) -> None:
     """Search and the index agree on stopwords and stems, or coverage would miss words."""
     assert {stem(t) for t in prepare(sentence).terms} == terms_of(sentence)
+
+
+def test_looked_up_holds_every_word_a_search_looks_up_once() -> None:
+    from dataclasses import replace
+
+    prepared = replace(
+        prepare("When was the mosque in Mosul blown up?"),
+        carried=("mosque", "nuri"),
+        forms=(("blown", ("blow", "blew")),),
+    )
+    assert prepared.looked_up == (*prepared.terms, "nuri", "blow", "blew")
+    assert "mosul" in prepared.looked_up and len(set(prepared.looked_up)) == len(prepared.looked_up)
