@@ -101,12 +101,23 @@ def read_meta(client: Any, prefix: str, *, known: bool = False) -> dict[str, Any
     return current()
 
 
+_published_here = [0]
+
+
+def published_here() -> int:
+    """How many versions this process has published (any prefix): an open index reuses a
+    ``meta`` read only while this stands still, so what this process wrote (an article sent
+    to the bot) is answered from at once."""
+    return _published_here[0]
+
+
 def _publish(client: Any, prefix: str, body: dict[str, Any]) -> None:
     collection = prefix + ms.META
     client.upsert(
         collection, [{"key": "current", "body": json.dumps(body), "_unused": ms.UNUSED_VECTOR}]
     )
     client.flush(collection)
+    _published_here[0] += 1
 
 
 def query_all(client: Any, collection: str, filter: str, fields: list[str]) -> list[dict]:

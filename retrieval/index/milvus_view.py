@@ -33,7 +33,7 @@ from retrieval.index.loaded import check_compatible, index_language, one_blas_th
 from retrieval.index.manifest import Manifest
 from retrieval.index.milvus_consistency import STRONG, Consistency, LeveledClient
 from retrieval.index.milvus_reader import MilvusReader
-from retrieval.index.milvus_sync import read_meta
+from retrieval.index.milvus_sync import published_here, read_meta
 from retrieval.index.milvus_term_table import TermTables
 
 #: Entries of each cache kept between answers; past its bound a cache drops its oldest ones.
@@ -47,7 +47,7 @@ CACHES = (
     *("sentences", "passages", "texts", "v", "f", "sv", "pv"),
     *("docs", "dockeys", "tok", "dense"),
 )
-#: A ``meta`` read this recent (by ``replaced``, asked before each question) serves the reader.
+#: A ``meta`` read this recent serves ``replaced`` (asked before each question) and the reader.
 META_REUSE_SECONDS = 0.5
 #: Threads that run reads beside the answer's own (the passage search, posting lists).
 BACKGROUND_THREADS = 4
@@ -83,7 +83,8 @@ class MilvusIndex:
         self.cache_version = -1
         self.caches: dict[str, dict[Any, Any]] = {}
         self._local = threading.local()
-        self._meta: tuple[float, dict | None] | None = None
+        #: The last ``meta`` read: when, what, and ``published_here()`` then.
+        self._meta: tuple[float, dict | None, int] | None = None
         self.metric = ms.VECTOR_METRIC
         self.pool = ThreadPoolExecutor(BACKGROUND_THREADS, thread_name_prefix="milvus-read")
         self.terms = TermTables(self.names, self.call)
@@ -124,6 +125,7 @@ class MilvusIndex:
         try:
             return ms.guarded(self.uri, work)
         except Exception as exc:
+            self._meta = None  # after a failed call, the next answer asks the server first
             if not _released(exc):
                 raise
         self.load()  # a restarted server holds every collection released: load them, once
@@ -148,12 +150,18 @@ class MilvusIndex:
             return self.caches
 
     def read_meta(self, *, reuse: bool) -> dict | None:
-        """The published ``meta``; with ``reuse``, a read of the last META_REUSE_SECONDS."""
-        held = self._meta
-        if reuse and held is not None and time.monotonic() - held[0] < META_REUSE_SECONDS:
+        """The published ``meta``; with ``reuse``, a read of the last META_REUSE_SECONDS
+        if this process has published nothing since."""
+        held, published = self._meta, published_here()
+        if (
+            reuse
+            and held is not None
+            and time.monotonic() - held[0] < META_REUSE_SECONDS
+            and held[2] == published
+        ):
             return held[1]
         meta = self.call(lambda: read_meta(self.client, self.prefix, known=True))
-        self._meta = (time.monotonic(), meta)
+        self._meta = (time.monotonic(), meta, published)
         return meta
 
     @contextlib.contextmanager
@@ -175,7 +183,14 @@ class MilvusIndex:
             self._local.view = None
 
     def replaced(self) -> bool:
-        meta = self.read_meta(reuse=False)
+        """Whether a new generation was published, by a ``meta`` read of at most the last
+        META_REUSE_SECONDS: the engine asks before every question, and a process answering
+        many reads ``meta`` (a Strong read, costly on a cluster) at most twice a second
+        instead of once per answer. An answer then reads a version another process published
+        at most that long ago, as its reader already allowed (what this process publishes is
+        read at once); the versions before stay readable far longer
+        (``milvus_sync.RETIRED_GRACE_SECONDS``)."""
+        meta = self.read_meta(reuse=True)
         return meta is not None and meta["generation"] != self.tag
 
     def store_failed(self, exc: Exception) -> bool:

@@ -11,6 +11,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from retrieval.answer.answering import answer
 from retrieval.config import EngineSettings
 from retrieval.engine import Engine
 from retrieval.errors import StoreUnavailableError
+from retrieval.index import milvus_view
 from retrieval.index.build import build_index
 from retrieval.index.stores import open_index
 from tests.support.german import GERMAN_ARTICLES
@@ -278,8 +280,12 @@ def test_a_question_asked_again_reads_only_meta(
         calls.clear()
         again = engine.answer(question)
         assert again.quotes == first.quotes
+        assert calls == [], calls  # the meta read just before is reused
+        time.sleep(milvus_view.META_REUSE_SECONDS)  # once it has aged, it is read once again
+        assert engine.answer(question).quotes == first.quotes
         assert calls == [f"query {settings.milvus_prefix}meta"], calls
-        # the first answer: one search of each kind, every posting list in one read
+        # the first answer: one search of each kind, every posting list in one read (the
+        # read ahead of the encoding, not again by the term lookups or the lexical search)
         assert kinds.count("search sentences") == kinds.count("search passages") == 1, kinds
         assert kinds.count("query postings") == kinds.count("query meta") == 1, kinds
     finally:
@@ -463,6 +469,7 @@ def test_an_old_generations_collections_outlast_its_readers(
     try:
         with milvus.reader() as old:
             build_index(corpus, index_dir, settings, rebuild=True, encoder=encoder)
+            monkeypatch.setattr(milvus_view, "META_REUSE_SECONDS", 0.0)  # no meta read reused
             assert milvus.replaced()  # a new generation is published
             assert _document_reads(old, doc_id) == expected
     finally:
