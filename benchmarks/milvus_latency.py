@@ -1,7 +1,7 @@
 """Warm answering through a Milvus server against the embedded store, on the same questions.
 
 Run: python -m benchmarks.milvus_latency [--squad PATH/squad-v2.0-dev.json] [--limit N]
-       [--index DIR] [--uri http://127.0.0.1:PORT] [--own-encoders]
+       [--warmup N] [--index DIR] [--uri http://127.0.0.1:PORT] [--own-encoders]
 
 Starts a ``milvus-lite server`` on loopback (unless ``--uri`` names a running one), indexes the
 seeds (or the SQuAD file's articles) with the Milvus store (the embedded index stays in
@@ -42,7 +42,7 @@ from retrieval.index.build import build_index
 from tests.support.milvus import MilvusServer, server_binary
 
 REPO = Path(__file__).resolve().parents[1]
-#: Questions answered before timing (fills caches and warms the model).
+#: Questions answered before timing by default (warms the model); ``--warmup`` sets it.
 WARMUP = 5
 #: MilvusClient methods counted as round trips.
 COUNTED = ("search", "query", "query_iterator", "has_collection", "get", "load_collection")
@@ -119,6 +119,13 @@ def main() -> None:
     parser.add_argument("--uri", default=None, help="a running Milvus server (else one starts)")
     parser.add_argument("--prefix", default="bench_", help="the Milvus collection name prefix")
     parser.add_argument(
+        "--warmup",
+        type=int,
+        default=WARMUP,
+        help="answer the first N questions untimed (fills the caches, as a running bot's are); "
+        "the timed ones are the next --limit",
+    )
+    parser.add_argument(
         "--own-encoders",
         action="store_true",
         help="give each store its own encoder (its figures then include encoding each question)",
@@ -135,7 +142,8 @@ def main() -> None:
         lines = (REPO / "tests" / "data" / "seeds_questions.jsonl").read_text().splitlines()
         rows = [json.loads(line) for line in lines if line.strip()]
         questions = [(r["question"], (), tuple(r["sources"])) for r in rows]
-    questions = questions[: args.limit]
+    warmup = questions[: max(0, args.warmup)]
+    questions = questions[len(warmup) :][: args.limit]
     index = args.index or Path(tempfile.mkdtemp(prefix="verbatim-bench-")) / "index"
     embedded_settings = EngineSettings(progress=False)
     encoder = Encoder(embedded_settings.model, backend=embedded_settings.encoder)
@@ -163,7 +171,7 @@ def main() -> None:
         same = 0
         trips: list[int] = []
         for engine in stores.values():
-            for question, _, _ in questions[:WARMUP]:
+            for question, _, _ in warmup:
                 engine.answer(question)
         calls.clear()
         spent.clear()
@@ -192,7 +200,10 @@ def main() -> None:
         for engine in stores.values():
             engine.close()
     n = len(questions)
-    print(f"{n} questions, warm ({os.cpu_count()} CPUs; load {os.getloadavg()[0]:.2f})")
+    print(
+        f"{n} questions, warm, after {len(warmup)} others ({os.cpu_count()} CPUs; load "
+        f"{os.getloadavg()[0]:.2f})"
+    )
     for name, times in timings.items():
         print(
             f"  {name:8s} p50 {percentile(times, 0.5):7.1f} ms  p95 {percentile(times, 0.95):7.1f} "
