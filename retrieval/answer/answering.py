@@ -58,8 +58,8 @@ def answer(
         prepared = in_context(prepared, context)
     hybrid = retriever in ("hybrid", "hand")
     with index.reader() as reader:
-        # a store that reads over the network reads the terms' postings while we encode
-        reader.read_ahead(prepared.looked_up)
+        if retriever != "dense":  # a store that reads over the network reads them meanwhile
+            reader.read_ahead(prepared.looked_up)
         query_vector = index.encoder.encode_one(prepared.text)
         context_vector = (
             index.encoder.encode_one(prepared.context_text) if prepared.context_text else None

@@ -23,6 +23,7 @@ from retrieval.index.milvus_sync import query_all
 from retrieval.index.milvus_term_table import TermTable
 from retrieval.index.rows import Stats, TermFacts
 from retrieval.index.view import Kind
+from retrieval.split.language import Language
 
 #: Stems whose sentence frequency is above this are not read ahead (search may skip them,
 #: see ``retrieval.search.candidates.LEXICAL_BUDGET``).
@@ -34,6 +35,7 @@ class MilvusTermReads:
     """Posting lists and term statistics of one answer's version (mixed into the reader)."""
 
     index: OpenMilvusIndex
+    language: Language
     client: Any
     names: dict[str, str]
     version: int
@@ -199,11 +201,11 @@ class MilvusTermReads:
         return [t for t, _, p in self.table().with_prefix(prefix) if len(t) <= longest and p > 0]
 
     def read_ahead(self, terms: Sequence[str]) -> None:
-        """Start reading the posting lists of the not too common ``terms`` (stems) in the
-        background: answering asks this before it encodes the question, so that the server
-        reads them while this process encodes."""
-        table = self.table()
-        self._read_ahead(terms, {s: table.frequencies(s) or (0, 0) for s in terms})
+        """Start reading the posting lists of the question's words ``terms`` whose stems are
+        not too common, in the background: answering asks this before it encodes the
+        question, so that the server reads them while this process encodes."""
+        table, stem = self.table(), self.language.stem
+        self._read_ahead(terms, {t: table.frequencies(stem(t)) or (0, 0) for t in terms})
 
     def term_facts(self, stems: Sequence[str]) -> dict[str, TermFacts]:
         """Frequencies and acronyms of ``stems`` (no round trip); their posting lists start

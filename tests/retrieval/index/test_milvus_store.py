@@ -292,6 +292,41 @@ def test_a_question_asked_again_reads_only_meta(
         engine.close()
 
 
+def test_read_ahead_reads_the_words_not_too_common_once(
+    milvus_seeds: tuple[Path, EngineSettings], encoder: Encoder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A question's words are read ahead by their stems' frequency (a word's own, "civilians",
+    is in no table), and a posting list read ahead is not read again."""
+    from pymilvus import MilvusClient
+
+    from retrieval.index import milvus_terms
+
+    index_dir, settings = milvus_seeds
+    reads: list[str] = []
+    query = MilvusClient.query
+
+    def counted(client: Any, collection: str, *args: Any, **kwargs: Any) -> Any:
+        if collection.endswith("postings"):
+            reads.append(str(kwargs.get("filter", "")))
+        return query(client, collection, *args, **kwargs)
+
+    monkeypatch.setattr(MilvusClient, "query", counted)
+    monkeypatch.setattr(milvus_terms, "PREFETCH_MAX_FREQUENCY", 5)
+    milvus = open_index(index_dir, settings, encoder=encoder)
+    try:
+        with milvus.reader() as view:
+            frequency = view.term_frequencies(["civilian", "maalouf"])
+            assert frequency["civilian"][0] > 5 >= frequency["maalouf"][0] > 0
+            view.read_ahead(["civilians", "maalouf"])
+            ahead = view.postings("sentences", ["maalouf"])
+            assert len(reads) == 1 and "maalouf" in reads[0] and "civilian" not in reads[0]
+            assert len(ahead) == frequency["maalouf"][0]
+            assert len(view.postings("sentences", ["civilians"])) > 5
+            assert len(reads) == 2 and "civilian" in reads[1]
+    finally:
+        milvus.close()
+
+
 def _term_statistics(view: Any, stems: list[str]) -> tuple:
     facts = view.term_facts(stems)
     return (
