@@ -5,7 +5,8 @@ nodes hold every write made before the read (a wait on every request), ``Bounded
 what they held ``gracefulTime`` ago (5 s by default, ``common.gracefulTime``) without
 waiting. Collections default to ``Bounded``.
 
-The ``meta`` row is always read ``Strong``: a reader must see the version last published.
+The ``meta`` row is always read ``Strong``: a reader sees the version last published (as of
+its read, which serves for ``milvus_view.META_REUSE_SECONDS``).
 The rows of that version were all written before its ``meta`` row, so once this process has
 known the version for longer than the server's graceful time, a ``Bounded`` read (served as
 of at least that long ago) sees every one of them: the first :data:`BOUNDED_AFTER_SECONDS`

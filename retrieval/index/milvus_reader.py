@@ -59,7 +59,7 @@ class MilvusReader(MilvusDocuments, MilvusTermReads):
         self.index = index
         self.language = index.language
         self.version = int(meta["version"])
-        # the meta was read Strong just now; rows at the level that version allows by now
+        # the meta was read Strong within META_REUSE_SECONDS; rows at the level its version allows
         self.client = LeveledClient(index.client, index.consistency.level(self.version))
         self.names = index.names
         self.meta = meta
