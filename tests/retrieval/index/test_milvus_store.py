@@ -504,7 +504,6 @@ def test_an_old_generations_collections_outlast_its_readers(
     try:
         with milvus.reader() as old:
             build_index(corpus, index_dir, settings, rebuild=True, encoder=encoder)
-            monkeypatch.setattr(milvus_view, "META_REUSE_SECONDS", 0.0)  # no meta read reused
             assert milvus.replaced()  # a new generation is published
             assert _document_reads(old, doc_id) == expected
     finally:
