@@ -4,10 +4,11 @@
 most IDF weight of the question's words, and every sentence of a candidate passage) and measures
 for each of them what the hybrid ranking looks at: cosine similarities of the sentence and its
 passage, IDF-weighted term coverage of both and of the neighbouring sentences, the question's
-names and numbers nearby, whether the sentence holds the kind of answer asked for, ranks in
-each retriever, position and length; and, the same for every candidate of a question, what
-tells "the articles say it" from "the articles talk about it": the best candidate's margin, how
-the retrievers agree, the rarest question word that the passage lacks.
+names and numbers nearby, whether the sentence holds the kind of answer asked for, whether it
+turns a question word into its opposite ("declined" for "rise"), ranks in each retriever,
+position and length; and, the same for every candidate of a question, what tells "the articles
+say it" from "the articles talk about it": the best candidate's margin, how the retrievers
+agree, the rarest question word that the passage lacks.
 
 The learned ranker (``retrieval.search.ranker``) turns a row of these into a probability; the
 hand-set formula of earlier versions is one of the features (``hand``) and the ``hand``
@@ -31,6 +32,7 @@ from retrieval.search.conversation import answered_positions, around, share_plac
 from retrieval.search.coverage import QueryTerms, query_terms
 from retrieval.search.lexical import matching, selective
 from retrieval.search.query import Prepared
+from retrieval.split.antonyms import opposed
 from retrieval.split.language import Language
 
 DENSE_SENTENCES = 60
@@ -78,6 +80,7 @@ FEATURES: tuple[str, ...] = (
     "focus_nearby",
     "type_held",
     "negated",
+    "opposed",
     "sentence_missing_idf",
     "passage_missing_idf",
     "dense_rank",
@@ -250,9 +253,11 @@ def gather(
     scored = scored_rows(hand)
     pairs = np.zeros(len(rows))
     negated = np.zeros(len(rows))
+    opposites = np.zeros(len(rows))
     for i in scored:
         pairs[i] = _pair_share(question_pairs, rows[i].text, language)
         negated[i] = float(bool(_NEGATION.search(rows[i].text)))
+        opposites[i] = float(opposed(prepared.text, rows[i].text, language))
     order = np.argsort(-hand, kind="stable")
     best = int(order[0])
     margin = float(hand[order[0]] - hand[order[1]]) if len(order) > 1 else float(hand[best])
@@ -273,6 +278,7 @@ def gather(
         "focus_nearby": focus,
         "type_held": held if kind is not None else np.full(len(rows), NO_TYPE),
         "negated": negated,
+        "opposed": opposites,
         "sentence_missing_idf": sentence_missing,
         "passage_missing_idf": passage_missing,
         "dense_rank": _ranks(dense_hits, cand, DENSE_SENTENCES),

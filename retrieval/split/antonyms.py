@@ -1,0 +1,92 @@
+"""Opposite words between a question and a sentence: "rise" asked where the text says "decline".
+
+Near-miss questions often take the sentence that would answer them and turn one word into its
+opposite ("When did the population rise?" of "...the population declined in 1950"). Dense
+similarity and term coverage both rate such a sentence high. :func:`opposed` counts these
+clashes, one of the ranker's features.
+
+Only English has a table (``antonyms_en.txt``, WordNet's direct antonyms; made by
+``python -m retrieval.learn.antonyms``); in other languages nothing is ever opposed.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from pathlib import Path
+
+from retrieval.split.language import Language
+
+TABLE_PATH = Path(__file__).with_name("antonyms_en.txt")
+#: Word sets remembered (the scored sentences of recent questions, and the questions).
+CACHED_TEXTS = 50_000
+#: Words never compared: articles, a few prepositions, question words and auxiliaries, whose
+#: WordNet "opposites" (in/out, on/off, to/from) say nothing of a changed meaning.
+IGNORED = frozenset(
+    """
+    a an the of in on at to for by with from and or is was were are be been what which who
+    whom whose when where why how did do does that this these those it its as than
+    """.split()  # noqa: SIM905 - a word list reads better as prose
+)
+_WORD = re.compile(r"\w+", re.UNICODE)
+#: English comparative and superlative endings (WordNet lists adjectives in their base form).
+_DEGREE_ENDINGS = ("est", "er")
+
+
+@lru_cache(maxsize=4)
+def table(code: str) -> dict[str, frozenset[str]]:
+    """Stem -> its opposites' stems, for the language ``code`` (empty where there is none)."""
+    if code != "en":
+        return {}
+    opposites: dict[str, set[str]] = {}
+    for line in TABLE_PATH.read_text(encoding="utf-8").splitlines():
+        if not line or line.startswith("#"):
+            continue
+        a, b = line.split()
+        opposites.setdefault(a, set()).add(b)
+        opposites.setdefault(b, set()).add(a)
+    return {stem: frozenset(others) for stem, others in opposites.items()}
+
+
+@lru_cache(maxsize=CACHED_TEXTS)
+def words(text: str, language: Language) -> frozenset[str]:
+    """The stems of ``text``'s words, less the ``IGNORED`` ones; a comparative or superlative
+    that the table lacks counts as its base word ("highest" as "high", "biggest" as "big")."""
+    opposites = table(language.code)
+    return frozenset(
+        _base(w, language, opposites) for w in _WORD.findall(text.lower()) if w not in IGNORED
+    )
+
+
+def _base(word: str, language: Language, opposites: dict[str, frozenset[str]]) -> str:
+    stem = language.stem(word)
+    if stem in opposites or not opposites:
+        return stem
+    for ending in _DEGREE_ENDINGS:
+        if not word.endswith(ending) or len(word) <= len(ending) + 2:
+            continue
+        base = word[: -len(ending)]
+        # earl(y)-i-est, high-est, larg(e)-est, big(g)-est
+        for candidate in (
+            base[:-1] + "y" if base.endswith("i") else "",
+            base,
+            base + "e",
+            base[:-1] if base[-1] == base[-2] else "",
+        ):
+            if candidate and (found := language.stem(candidate)) in opposites:
+                return found
+    return stem
+
+
+def opposed(question: str, sentence: str, language: Language) -> int:
+    """How many of the question's words the sentence lacks while it holds one of their opposites
+    (which the question does not hold itself: "rise and fall" opposes nothing)."""
+    opposites = table(language.code)
+    if not opposites:
+        return 0
+    asked, said = words(question, language), words(sentence, language)
+    return sum(
+        1
+        for word in asked - said
+        if any(other in said and other not in asked for other in opposites.get(word, ()))
+    )
