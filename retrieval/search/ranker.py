@@ -3,12 +3,11 @@
 The model is trained by ``python -m retrieval.learn.train`` (LightGBM, on SQuAD 2.0 dev with
 folds by article) and shipped as a small JSON file beside this module: the trees as flat
 arrays, their calibration (Platt scaling, which keeps the order of candidates), the decline
-threshold chosen on held-out folds, and the figures of its training. Answering evaluates
-the trees with numpy, so it needs neither LightGBM nor scikit-learn (either would cost a cold
-``verbatim ask`` more than its whole budget to import).
-
-Trees are walked all at once: every (row, tree) pair holds a node, and each step moves all of
-them one level down; leaves point to themselves, so ``depth`` steps reach every leaf.
+threshold chosen on held-out folds, and the figures of its training. Answering needs neither
+LightGBM nor scikit-learn (either would cost a cold ``verbatim ask`` more than its whole
+budget to import): the trees run as one onnxruntime ``TreeEnsemble``
+(``retrieval.search.forest_onnx``), loaded for the encoder anyway, and a numpy walk of them
+is the reference the tests compare it with.
 """
 
 from __future__ import annotations
@@ -24,6 +23,7 @@ import numpy as np
 from retrieval.errors import VerbatimError
 from retrieval.search.answerable import ANSWERABLE_FEATURES, answerable_row
 from retrieval.search.features import FEATURES, scored_rows
+from retrieval.search.forest_onnx import forest_model
 
 HAND_COLUMN = FEATURES.index("hand")
 
@@ -53,10 +53,18 @@ class Forest:
     intercept: float
 
     def raw(self, features: np.ndarray) -> np.ndarray:
-        """The trees' summed output (a log-odds) for each row of ``features``."""
-        rows = np.asarray(features, dtype=np.float64)
-        if rows.ndim != 2 or rows.shape[1] != self.columns:
-            raise ValueError(f"expected rows of {self.columns} features, got {rows.shape}")
+        """The trees' summed output (a log-odds) for each row of ``features``.
+
+        onnxruntime walks the trees (``retrieval.search.forest_onnx``); :meth:`walk` is the
+        same sum in numpy, the reference it is tested against.
+        """
+        rows = self._rows(features)
+        return np.asarray(self._session.run(None, {"X": rows})[0], dtype=np.float64)[:, 0]
+
+    def walk(self, features: np.ndarray) -> np.ndarray:
+        """:meth:`raw` in numpy: every (row, tree) pair holds a node, and each step moves all
+        of them one level down; leaves point to themselves, so ``depth`` steps reach them."""
+        rows = self._rows(features)
         node = np.broadcast_to(self.roots, (rows.shape[0], len(self.roots))).copy()
         line = np.arange(rows.shape[0])[:, None]
         children = self.children
@@ -64,6 +72,25 @@ class Forest:
             value = rows[line, self.column[node]]
             node = children[2 * node + (value > self.threshold[node])]
         return self.value[node].sum(axis=1)
+
+    def _rows(self, features: np.ndarray) -> np.ndarray:
+        rows = np.ascontiguousarray(features, dtype=np.float64)
+        if rows.ndim != 2 or rows.shape[1] != self.columns:
+            raise ValueError(f"expected rows of {self.columns} features, got {rows.shape}")
+        return rows
+
+    @cached_property
+    def _session(self) -> Any:
+        """One onnxruntime session of these trees, on one thread (its work is small)."""
+        import onnxruntime
+
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = 1
+        options.inter_op_num_threads = 1
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        return onnxruntime.InferenceSession(
+            forest_model(self), options, providers=["CPUExecutionProvider"]
+        )
 
     @cached_property
     def children(self) -> np.ndarray:
