@@ -18,8 +18,11 @@ from pathlib import Path
 from retrieval.split.language import Language
 
 TABLE_PATH = Path(__file__).with_name("antonyms_en.txt")
-#: Word sets remembered (the scored sentences of recent questions, and the questions).
-CACHED_TEXTS = 50_000
+#: Sentences whose word sets are remembered: a question's 40 scored ones, asked again in a
+#: conversation (a few KiB each at most, and most sentences never need one: see ``opposed``).
+CACHED_SENTENCES = 4_096
+#: Questions whose opposites are remembered (each is asked of its 40 scored sentences).
+CACHED_QUESTIONS = 1_024
 #: Words never compared: articles, a few prepositions, question words and auxiliaries, whose
 #: WordNet "opposites" (in/out, on/off, to/from) say nothing of a changed meaning.
 IGNORED = frozenset(
@@ -53,7 +56,7 @@ def table(code: str) -> dict[str, frozenset[str]]:
     return {stem: frozenset(others) for stem, others in opposites.items()}
 
 
-@lru_cache(maxsize=CACHED_TEXTS)
+@lru_cache(maxsize=CACHED_SENTENCES)
 def words(text: str, language: Language) -> frozenset[str]:
     """The stems of ``text``'s words, less the ``IGNORED`` ones; a comparative or superlative
     that the table lacks counts as its base word ("highest" as "high", "biggest" as "big")."""
@@ -87,14 +90,17 @@ def opposed(question: str, sentence: str, language: Language) -> int:
     """How many of the question's words the sentence lacks while it holds one of their opposites
     (which the question does not hold itself: "rise and fall" opposes nothing)."""
     pairs, hints = _asked(question, language)
+    if not pairs:
+        return 0
     # most sentences hold none of the opposites: a substring test spares them the stemming
-    if not pairs or not any(hint in sentence.lower() for hint in hints):
+    lowered = sentence.lower()
+    if not any(hint in lowered for hint in hints):
         return 0
     said = words(sentence, language)
     return sum(1 for word, others in pairs if word not in said and not others.isdisjoint(said))
 
 
-@lru_cache(maxsize=CACHED_TEXTS)
+@lru_cache(maxsize=CACHED_QUESTIONS)
 def _asked(
     question: str, language: Language
 ) -> tuple[tuple[tuple[str, frozenset[str]], ...], tuple[str, ...]]:
