@@ -89,7 +89,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--wordnet", type=Path, required=True, help="a WordNet 3.0 dict folder")
     parser.add_argument("--out", type=Path, default=TABLE_PATH)
     args = parser.parse_args(argv)
-    print(f"{write_table(args.wordnet, args.out)} pairs written to {args.out}")
+    try:
+        count = write_table(args.wordnet, args.out)
+    except (OSError, ValueError, IndexError, KeyError) as exc:
+        parser.exit(
+            1,
+            f"Cannot read a WordNet 3.0 database in {args.wordnet} ({type(exc).__name__}: {exc}). "
+            "Give the folder holding data.adj, data.adv, data.noun, data.verb and LICENSE.\n",
+        )
+    print(f"{count} pairs written to {args.out}")
 
 
 if __name__ == "__main__":

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from retrieval.learn.antonyms import antonym_pairs, write_table
+import pytest
+
+from retrieval.learn.antonyms import antonym_pairs, main, write_table
 from retrieval.split.antonyms import TABLE_PATH
 
 # Three synsets in WordNet 3.0's format: "increase" and "decrease" point at each other as
@@ -46,3 +48,16 @@ def test_the_written_table_starts_with_the_notice(tmp_path: Path) -> None:
 def test_the_shipped_table_has_the_pairs_of_the_example() -> None:
     shipped = set(TABLE_PATH.read_text(encoding="utf-8").splitlines())
     assert {"decreas increas", "first last", "high low"} <= shipped
+
+
+def test_a_folder_without_wordnet_gets_a_clear_message(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "data.adj").write_text("not wordnet\n", encoding="latin-1")
+    with pytest.raises(SystemExit) as exited:
+        main(["--wordnet", str(tmp_path), "--out", str(tmp_path / "out.txt")])
+    assert exited.value.code == 1
+    message = capsys.readouterr().err
+    assert "Cannot read a WordNet 3.0 database" in message
+    assert "data.adj, data.adv, data.noun, data.verb and LICENSE" in message
+    assert not (tmp_path / "out.txt").exists()
