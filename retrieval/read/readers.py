@@ -64,7 +64,8 @@ MAX_ID_CHARS = 1_000
 #: every file (size and mtime ignored), then embeds again only the documents that came out
 #: otherwise (``retrieval.index.build_changes``). Unbumped, such a change never reaches an existing
 #: index, since unchanged files are not read.
-READERS_VERSION = 1
+#: 2: an underscore separates words in terms (``split.language.WORD``), as in questions and FTS5.
+READERS_VERSION = 2
 #: Beside ``NAME``, ``.NAME`` + this holds the article's source (hidden, so never read as one).
 SOURCE_SIDECAR_SUFFIX = ".source.json"
 MAX_SIDECAR_BYTES = 64 * 1024

@@ -33,7 +33,7 @@ from retrieval.search.coverage import QueryTerms, query_terms
 from retrieval.search.lexical import matching, selective
 from retrieval.search.query import Prepared
 from retrieval.split.antonyms import opposed
-from retrieval.split.language import Language
+from retrieval.split.language import WORD, Language
 
 DENSE_SENTENCES = 60
 LEXICAL_SENTENCES = 60
@@ -57,7 +57,6 @@ SCORED_CANDIDATES = 40
 
 #: Sentences whose stems in order are remembered (phrase matches are counted from them).
 STEMMED_TEXTS = 100_000
-_WORD = re.compile(r"\w+", re.UNICODE)
 
 #: The answer types as numbers for the models (none expected: -1).
 TYPE_CODES = {kind: code for code, kind in enumerate(AnswerType)}
@@ -316,7 +315,7 @@ def gather(
 def ordered_stems(text: str, language: Language) -> tuple[str, ...]:
     """The stems of ``text``'s content words in ``language``, in order (stopwords left out)."""
     stopwords, stem = language.stopwords, language.stem
-    return tuple(stem(w) for w in _WORD.findall(text.lower()) if w not in stopwords)
+    return tuple(stem(w) for w in WORD.findall(text.lower()) if w not in stopwords)
 
 
 def _pairs(stems: tuple[str, ...]) -> frozenset[tuple[str, str]]:

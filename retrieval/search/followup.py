@@ -13,12 +13,11 @@ corpus.
 
 from __future__ import annotations
 
-import re
 from dataclasses import replace
 
 from retrieval.search.forms import forms_of
 from retrieval.search.query import MAX_QUERY_TERMS, Prepared, focus_terms, prepare
-from retrieval.split.language import ENGLISH
+from retrieval.split.language import ENGLISH, WORD
 from retrieval.types import PriorTurn
 
 #: Words that point back at something said before.
@@ -49,13 +48,11 @@ QUOTES_CARRIED = 1
 NAME_EXTRA_LETTERS = 2
 NAME_MIN_LENGTH = 4
 
-_WORD = re.compile(r"\w+", re.UNICODE)
-
 
 def points_back(text: str) -> bool:
     """Whether ``text`` holds a word that refers to something said before, or opens as a
     continuation ("and ...?")."""
-    words = [w.lower() for w in _WORD.findall(text)]
+    words = [w.lower() for w in WORD.findall(text)]
     if (words and words[0] in CONTINUERS) or tuple(words[:2]) in CONTINUING_OPENINGS:
         return True
     for i, word in enumerate(words):
@@ -77,7 +74,7 @@ def _pointing_that(words: list[str], i: int) -> bool:
 def own_names(prepared: Prepared, prior: PriorTurn) -> tuple[str, ...]:
     """The question's names (not numbers) that the earlier question and answer never used."""
     stem = prepared.language.stem
-    said = {stem(w.lower()) for w in _WORD.findall(_said(prior))}
+    said = {stem(w.lower()) for w in WORD.findall(_said(prior))}
     return tuple(
         name
         for name in prepared.focus
@@ -137,7 +134,7 @@ def in_context(prepared: Prepared, prior: PriorTurn) -> Prepared:
         names.extend(p.focus)
     for quote in prior.quotes[:QUOTES_CARRIED]:
         names.extend(focus_terms(quote.text, language))
-    known = tuple(dict.fromkeys(w.lower() for q in earlier for w in _WORD.findall(q)))
+    known = tuple(dict.fromkeys(w.lower() for q in earlier for w in WORD.findall(q)))
     return replace(
         prepared,
         carried=carried,

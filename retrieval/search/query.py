@@ -13,7 +13,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from retrieval.split.language import ENGLISH, Language
+from retrieval.split.language import ENGLISH, WORD, Language
 
 MAX_QUESTION_CHARS = 1_000
 MAX_QUERY_TERMS = 32
@@ -23,7 +23,6 @@ MAX_JUNK_SHARE = 0.2
 _TAG = re.compile(r"<[^<>]{0,200}>")
 _MARKDOWN = re.compile(r"[*_`~#>|\[\]]+|\]\([^)]*\)")
 _SPACE = re.compile(r"\s+")
-_WORD = re.compile(r"\w+", re.UNICODE)
 
 
 @dataclass(frozen=True)
@@ -103,11 +102,11 @@ def prepare(question: object, language: Language = ENGLISH) -> Prepared:
             f"Your question is {len(text):,} characters long; please ask it in at most "
             f"{MAX_QUESTION_CHARS:,} characters.",
         )
-    words = [w.lower() for w in _WORD.findall(text)]
+    words = [w.lower() for w in WORD.findall(text)]
     if not any(ch.isalnum() for ch in text):
         return Prepared(text, (), "Please ask a question in words.")
     stopwords = language.stopwords
-    terms = tuple(dict.fromkeys(w for w in words if w not in stopwords and w.strip("_")))
+    terms = tuple(dict.fromkeys(w for w in words if w not in stopwords))
     return Prepared(
         text, terms[:MAX_QUERY_TERMS], focus=focus_terms(text, language), language=language
     )
@@ -119,7 +118,7 @@ def focus_terms(text: str, language: Language = ENGLISH) -> tuple[str, ...]:
     Capitals tell names in English; in German they mark every noun, which then counts too.
     """
     focus: list[str] = []
-    for i, match in enumerate(_WORD.finditer(text)):
+    for i, match in enumerate(WORD.finditer(text)):
         word = match.group()
         lower = word.lower()
         if lower in language.stopwords:

@@ -11,11 +11,10 @@ Only English has a table (``antonyms_en.txt``, WordNet's direct antonyms; made b
 
 from __future__ import annotations
 
-import re
 from functools import lru_cache
 from pathlib import Path
 
-from retrieval.split.language import Language
+from retrieval.split.language import WORD, Language
 
 TABLE_PATH = Path(__file__).with_name("antonyms_en.txt")
 #: Sentences whose word sets are remembered: a question's 40 scored ones, asked again in a
@@ -31,7 +30,6 @@ IGNORED = frozenset(
     whom whose when where why how did do does that this these those it its as than
     """.split()  # noqa: SIM905 - a word list reads better as prose
 )
-_WORD = re.compile(r"\w+", re.UNICODE)
 #: English comparative and superlative endings (WordNet lists adjectives in their base form).
 _DEGREE_ENDINGS = ("est", "er")
 #: Last letters of a stem that its words may lack ("early" -> "earli", "dying" -> "die",
@@ -62,7 +60,7 @@ def words(text: str, language: Language) -> frozenset[str]:
     that the table lacks counts as its base word ("highest" as "high", "biggest" as "big")."""
     opposites = table(language.code)
     return frozenset(
-        _base(w, language, opposites) for w in _WORD.findall(text.lower()) if w not in IGNORED
+        _base(w, language, opposites) for w in WORD.findall(text.lower()) if w not in IGNORED
     )
 
 

@@ -26,7 +26,11 @@ ENGLISH_FTS_TOKENIZER = "porter unicode61 remove_diacritics 2"
 STEMMED_FTS_TOKENIZER = "unicode61 remove_diacritics 2"
 #: Stems remembered per language (a corpus's vocabulary; answering asks the same words again).
 STEM_CACHE_WORDS = 200_000
-_WORD = re.compile(r"\w+", re.UNICODE)
+#: A word: a run of letters and digits. An underscore separates words ("fighters_on_duty" is
+#: three), as in the full-text index, whose unicode61 tokenizer reads it as punctuation, and as
+#: in a question, where it is markdown: a sentence's terms, a question's words and the words
+#: compared between them (pairs, opposites, follow-ups) all come from this one pattern.
+WORD = re.compile(r"[^\W_]+")
 
 #: The languages Verbatim indexes: ISO 639-1 code -> the name of its Snowball stemmer, which is
 #: also the name of its list in the ``stop-words`` package. Those two have all of these;
@@ -121,7 +125,7 @@ class Language:
         Porter tokenizer stems it), else the Snowball stems of its words in order."""
         if not self.stems_in_fts:
             return text
-        return " ".join(self.stem(w) for w in _WORD.findall(text.lower()))
+        return " ".join(self.stem(w) for w in WORD.findall(text.lower()))
 
     def fts_terms(self, words: Iterable[str]) -> list[str]:
         """A question's words as the full-text tables hold them (see :meth:`fts_text`)."""

@@ -12,12 +12,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from retrieval.split.language import ENGLISH, Language
+from retrieval.split.language import ENGLISH, WORD, Language
 
 #: English stopwords (``language.ENGLISH_STOPWORDS``), for the modules that stay English-only.
 STOPWORDS = ENGLISH.stopwords
 
-_WORD = re.compile(r"\w+", re.UNICODE)
 #: "Syrian Democratic Forces (SDF)": a capitalised name and its acronym in brackets.
 _DEFINITION = re.compile(r"((?:[A-Z][\w'’]*(?:-[A-Za-z][\w'’]*)*\s+){1,7})\(([A-Z]{2,8})\)")
 #: Acronyms are kept in capitals among a sentence's terms (stems are lower case).
@@ -29,11 +28,9 @@ stem = ENGLISH.stem
 
 
 def terms_of(text: str, language: Language = ENGLISH) -> set[str]:
-    """Stemmed content words of ``text`` (stopwords and underscores dropped)."""
+    """Stemmed content words of ``text`` (stopwords dropped; see ``language.WORD``)."""
     stopwords, stem_word = language.stopwords, language.stem
-    return {
-        stem_word(w) for w in _WORD.findall(text.lower()) if w not in stopwords and w.strip("_")
-    }
+    return {stem_word(w) for w in WORD.findall(text.lower()) if w not in stopwords}
 
 
 def sentence_terms(text: str, language: Language = ENGLISH) -> frozenset[str]:

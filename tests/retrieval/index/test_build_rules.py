@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -25,6 +26,7 @@ from retrieval.index.build import build_index
 from retrieval.index.build_report import BuildReport
 from retrieval.read.readers import READERS_VERSION
 from retrieval.split import segment as segmenter
+from retrieval.split import terms
 from retrieval.types import Document
 from tests.support.milvus import MilvusServer
 
@@ -180,6 +182,40 @@ def test_a_splitter_change_reindexes_exactly_the_documents_it_cuts_otherwise(
     assert stored == [(s.start, s.end) for s in sentences] and stored != before
     assert all(s.end - s.start <= SHORT_SENTENCE_CHARS for s in sentences)
     assert not again().wrote and reads == []
+
+
+def test_the_underscore_rule_reaches_exactly_the_documents_that_write_one(
+    corpus: Path,
+    tmp_path: Path,
+    engine_settings: EngineSettings,
+    encoder: Encoder,
+    reads: list[str],
+    encoded: list[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An index built when "max_tokens" was one term is brought up to today's rule (three
+    words, as FTS5 and questions read it) by the next build, re-embedding only that article."""
+    article = "# Settings\n\nThe max_tokens setting cuts the reply_length.\n"
+    (corpus / "config.md").write_text(article, encoding="utf-8")
+    index = tmp_path / "index"
+    with monkeypatch.context() as old:
+        old.setattr(terms, "WORD", re.compile(r"\w+"))
+        old.setattr(build_write, "READERS_VERSION", READERS_VERSION - 1)
+        build_index(corpus, index, engine_settings, encoder=encoder)
+    query = "SELECT terms FROM sentences WHERE text LIKE 'The max%'"
+    assert "max_token" in str(_stored(index, query)[0][0]).split()
+    encoded.clear()
+    reads.clear()
+    report = build_index(corpus, index, engine_settings, encoder=encoder)
+    assert sorted(reads) == sorted([*ARTICLES, "config.md"])
+    assert report.updated == ("config.md",) and report.unchanged == len(ARTICLES)
+    assert encoded and all(_of(text, "Settings", article) for text in encoded)
+    stored = str(_stored(index, query)[0][0]).split()
+    assert {"max", "token", "set", "cut", "repli", "length"} <= set(stored)
+    assert "max_token" not in stored
+    assert mf.read(index).readers_version == READERS_VERSION
+    reads.clear()
+    assert not build_index(corpus, index, engine_settings, encoder=encoder).wrote and reads == []
 
 
 def test_an_index_that_never_recorded_the_version_rereads_once(

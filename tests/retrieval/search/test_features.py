@@ -83,3 +83,18 @@ def test_an_answerability_row_describes_the_best_two(reader: Reader, encoder: En
     assert named["probability_margin"] == pytest.approx(0.9 - probability[-2])
     best = found.features[-1]
     assert [named[f"best_{name}"] for name in FEATURES] == pytest.approx(list(best))
+
+
+def test_words_joined_by_underscores_count_as_the_question_writes_them(
+    index_of: Callable[[Sequence[Document]], LoadedIndex], encoder: Encoder
+) -> None:
+    setting = "The max_tokens setting cuts the reply_length."
+    docs = [Document(id="config.md", text=f"{setting} Other settings keep their defaults.")]
+    with index_of(docs).reader() as reader:
+        for question in ("Which setting cuts the reply length?", "What cuts the reply_length?"):
+            found, rows = _gather(reader, encoder, question)
+            me = found.features[rows[setting]]
+            column = {name: me[i] for i, name in enumerate(FEATURES)}
+            assert column["sentence_coverage"] == pytest.approx(1.0), question
+            assert column["matched_terms"] == column["question_terms"]
+            assert column["bigram_coverage"] == 1.0

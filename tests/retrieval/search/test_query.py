@@ -145,15 +145,8 @@ def test_fts_operators_in_a_question_are_plain_words(
         "The keepers fed the penguins at dawn.",
         "Iraqi forces said they took the town of Mosul in 2017.",
         "Why were the SDF's fighters not told?",
-        pytest.param(
-            "Were the fighters_on_duty told?",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="prepare() reads '_' as markdown and splits the word (as FTS5 does), while "
-                "split.terms keeps 'fighters_on_duti' whole: coverage misses such words; "
-                "changing either changes answers or the stored terms",
-            ),
-        ),
+        "Were the fighters_on_duty told?",
+        "Does max_tokens cut the reply_length?",
     ],
 )
 def test_a_question_is_stemmed_as_sentences_are_indexed(sentence: str) -> None:
