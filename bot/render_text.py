@@ -21,6 +21,8 @@ WRAP = 88
 INDENT = "    "
 #: The line above a follow-up's answer, naming the question it was answered in.
 CONTEXT_NOTE = "(Taking “{question}” as context; /new starts afresh.)"
+#: Above the quotes of an answer marked unsure (``Answer.uncertain``).
+UNSURE_NOTE = "(Low confidence: these quotes may not answer the question.)"
 #: Characters of that question shown.
 CONTEXT_QUESTION_CHARS = 120
 #: The C0 controls, DEL and the C1 controls (Unicode category Cc), each as a visible escape.
@@ -115,7 +117,7 @@ def _render_body(answer: Answer) -> str:
             topics = "; ".join(terminal_safe(topic) for topic in answer.closest_topics)
             lines.append(f"The articles cover, among others: {topics}")
         return "\n".join(lines)
-    blocks = []
+    blocks = [UNSURE_NOTE] if answer.uncertain else []
     for number, quote in enumerate(answer.quotes, start=answer.offset + 1):
         block = [
             f"[{number}]",

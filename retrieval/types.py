@@ -126,7 +126,9 @@ class Answer(Frozen):
     what was wrong with the question. ``relevance`` is how likely the articles say the answer
     (the hybrid's calibrated answerability; a baseline's best score), kept on a decline too,
     so the harness can trade thresholds. ``has_more`` tells a face
-    whether asking again with a larger ``offset`` yields further quotes.
+    whether asking again with a larger ``offset`` yields further quotes. ``uncertain`` marks
+    an answer whose relevance is low enough that the articles may well not say it (the
+    ranker's ``unsure_below``): the faces say so above its quotes.
     """
 
     question: str
@@ -140,6 +142,7 @@ class Answer(Frozen):
     #: The earlier question this one leaned on ("when did he die?"), or None when it was
     #: answered on its own.
     context_question: str | None = None
+    uncertain: bool = False
 
     @property
     def answered(self) -> bool:

@@ -70,6 +70,8 @@ THANKS = {1: "Thanks! 👍 noted.", -1: "Thanks, 👎 noted: it helps improve th
 STARTED_AFRESH = "Starting afresh: your next question stands on its own."
 #: Above a follow-up's answer: the earlier question it was answered in.
 CONTEXT_NOTE = "Taking “{question}” as context. Send /new to start afresh."
+#: Above the quotes of an answer marked unsure (``Answer.uncertain``).
+UNSURE_NOTE = "Low confidence: these quotes may not answer the question."
 #: Characters of that question shown.
 CONTEXT_QUESTION_CHARS = 120
 INLINE_HINT = "Type a question about the articles"
@@ -286,7 +288,7 @@ def _answer_body(answer: Answer) -> list[Chunk]:
                 )
             )
         return pack(blocks)
-    blocks = []
+    blocks = [Chunk(f"<i>{_esc(UNSURE_NOTE)}</i>", UNSURE_NOTE)] if answer.uncertain else []
     for i, quote in enumerate(answer.quotes):
         blocks.extend(_quote(quote, answer.offset + i + 1))
     return pack(blocks)

@@ -19,7 +19,7 @@ from retrieval.search.answer_type import expected_type, holds, question_words
 from retrieval.search.candidates import search
 from retrieval.search.followup import in_context, leans_on
 from retrieval.search.query import prepare
-from retrieval.search.ranker import Ranker
+from retrieval.search.ranker import Ranker, default_ranker
 from retrieval.types import Answer, PriorTurn
 
 NOT_FOUND_MESSAGE = "I couldn't find this in the articles."
@@ -86,6 +86,7 @@ def answer(
         if quotes:
             relevance = quotes[0].score if ranked.relevance is None else ranked.relevance
         topics = closest_topics(reader, place_vector)
+    unsure_below = (ranker or default_ranker()).unsure_below if retriever == "hybrid" else None
     result = Answer(
         question=shown,
         status="answered" if quotes else "not_found",
@@ -96,6 +97,7 @@ def answer(
         has_more=len(quotes) > offset + top_k,
         message=None if quotes else NOT_FOUND_MESSAGE,
         context_question=context.question if leaning and context is not None else None,
+        uncertain=bool(quotes) and unsure_below is not None and relevance < unsure_below,
     )
     return apply_threshold(result, min_relevance)
 
@@ -117,6 +119,7 @@ def apply_threshold(result: Answer, min_relevance: float) -> Answer:
             "quotes": (),
             "has_more": False,
             "message": NOT_FOUND_MESSAGE,
+            "uncertain": False,
         }
     )
 

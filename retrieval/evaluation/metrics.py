@@ -73,6 +73,7 @@ def answerable_metrics(results: Sequence[QuestionResult]) -> dict[str, float | N
       ``also_in``). A question with no hitting quote counts as not cited, so this is at most
       ``hit_at_k`` on the same questions. ``None`` when no question names sources.
     - ``declined``: share wrongly declined (no quotes shown).
+    - ``uncertain``: share answered with the mark of an unsure answer (``Answer.uncertain``).
 
     A declined question has no quotes, so it is a miss for every hit metric.
     """
@@ -86,6 +87,7 @@ def answerable_metrics(results: Sequence[QuestionResult]) -> dict[str, float | N
         "mrr": _mean([1.0 / rank if rank else 0.0 for rank in ranks]),
         "citation_accuracy": share(cited),
         "declined": share([result.declined for result in scored]),
+        "uncertain": share([result.answer.uncertain for result in scored]),
     }
 
 
@@ -108,10 +110,12 @@ def retrieval_metrics(results: Sequence[QuestionResult]) -> dict[str, float | No
 
 
 def unanswerable_metrics(results: Sequence[QuestionResult]) -> dict[str, float | None]:
-    """Metrics over questions with no gold answer: ``declined`` is the rightly declined share."""
+    """Metrics over questions with no gold answer: ``declined`` is the rightly declined share,
+    ``uncertain`` the share answered with the mark of an unsure answer."""
     scored = [result for result in results if not result.question.answerable]
     return {
         "declined": share([result.declined for result in scored]),
+        "uncertain": share([result.answer.uncertain for result in scored]),
     }
 
 

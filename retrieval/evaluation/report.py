@@ -151,6 +151,7 @@ def question_record(result: QuestionResult, retriever: str) -> dict[str, Any]:
         "gold": list(question.answers),
         "sources": list(question.sources),
         "status": answer.status,
+        "uncertain": answer.uncertain,
         "relevance": result.raw.relevance,
         "hit_rank": rank,
         "raw_hit_rank": hit_rank(result.raw.quotes, question.answers),

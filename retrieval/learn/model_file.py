@@ -26,8 +26,10 @@ def model_file(
     threshold: float,
     training: dict[str, Any],
     encoder: dict[str, Any] | None = None,
+    unsure_below: float | None = None,
 ) -> dict[str, Any]:
-    """The JSON a :class:`retrieval.search.ranker.Ranker` is loaded from."""
+    """The JSON a :class:`retrieval.search.ranker.Ranker` is loaded from (``unsure_below``:
+    the relevance under which an answer is marked unsure; none when left out)."""
     from retrieval.search.answerable import ANSWERABLE_FEATURES
     from retrieval.search.features import FEATURES
     from retrieval.search.ranker import MODEL_FORMAT
@@ -36,6 +38,8 @@ def model_file(
     if answerable is not None:
         data["answerable"] = {"features": list(ANSWERABLE_FEATURES), **answerable}
     data["min_relevance"] = threshold
+    if unsure_below is not None:
+        data["unsure_below"] = unsure_below
     data["encoder"] = encoder or {}
     data["training"] = training
     return data

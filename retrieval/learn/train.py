@@ -9,7 +9,8 @@
    its article.
 3. Those held-out scores calibrate the models (Platt scaling: a logistic curve over the raw
    score, which keeps the order of candidates) and choose the decline threshold: the highest
-   relevance that declines at most ``--declined-answerable`` of the answerable questions.
+   relevance that declines at most ``--declined-answerable`` of the answerable questions,
+   and the relevance under which an answer is marked unsure (``--unsure-answerable``).
 4. A last model is trained on every article and written with its calibration, threshold and
    figures to ``--out`` (by default the model shipped in the package). ``--folds-dir`` keeps
    the fold models and which article each one must score (``verbatim eval --ranker-folds``
@@ -57,6 +58,10 @@ DEFAULT_SEED = 20261202
 #: the seeds set; at 0.25% (0.035) none, while still declining all 16 off-topic ones and 85%
 #: of the SQuAD questions asked of a corpus lacking their article.
 DECLINED_ANSWERABLE = 0.0025
+#: Answers under the relevance that would decline this share of the answerable questions are
+#: marked as unsure (``Answer.uncertain``): on the held-out folds of SQuAD 2.0 dev, 85% of the
+#: answers so marked were to questions the articles do not answer.
+UNSURE_ANSWERABLE = 0.02
 DEFAULT_INDEX = Path(".verbatim/train/squad")
 PARAMS: dict[str, Any] = {
     "objective": "binary",
@@ -152,6 +157,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--folds", type=int, default=DEFAULT_FOLDS)
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
     parser.add_argument("--declined-answerable", type=float, default=DECLINED_ANSWERABLE)
+    parser.add_argument("--unsure-answerable", type=float, default=UNSURE_ANSWERABLE)
     parser.add_argument("--folds-dir", type=Path, help="keep the fold models here")
     parser.add_argument("--plot", type=Path, help="draw the reliability diagram (PNG) here")
     parser.add_argument(
@@ -252,6 +258,7 @@ def main(argv: list[str] | None = None) -> int:
     relevance = np.full(len(data.questions), -np.inf)
     relevance[owners] = calibrated(row_raw[:real], a_slope, a_intercept)
     threshold = decline_threshold(relevance[answerable], args.declined_answerable)
+    unsure = max(threshold, decline_threshold(relevance[answerable], args.unsure_answerable))
     off_relevance = calibrated(row_raw[real:], a_slope, a_intercept)
 
     best_threshold = decline_threshold(best_probability[answerable], args.declined_answerable)
@@ -265,6 +272,7 @@ def main(argv: list[str] | None = None) -> int:
         "rounds": ROUNDS,
         "candidates": len(data.labels),
         "declined_answerable_target": share,
+        "unsure_answerable_target": args.unsure_answerable,
         "held_out": figures(data, relevance, hits, threshold),
         "off_topic_questions": len(off_relevance),
         "off_topic_declined": float((off_relevance < threshold).mean())
@@ -289,6 +297,7 @@ def main(argv: list[str] | None = None) -> int:
                     threshold,
                     {"fold": fold, **training},
                     encoder_info,
+                    unsure,
                 ),
             )
         write_json(
@@ -319,6 +328,7 @@ def main(argv: list[str] | None = None) -> int:
             threshold,
             training,
             encoder_info,
+            unsure,
         ),
     )
     return 0

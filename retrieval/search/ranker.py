@@ -125,6 +125,9 @@ class Ranker:
     #: The encoder the features were measured with (name, dimension, weights fingerprint):
     #: dense similarities of another model have another scale, so its indexes need their own.
     encoder: dict[str, Any] = field(default_factory=dict)
+    #: Answers whose relevance is under this are marked unsure (None: none are): the relevance
+    #: that declined 2% of the answerable questions on the held-out folds.
+    unsure_below: float | None = None
 
     def fits(self, fingerprint: str) -> bool:
         """Whether this ranker was trained on vectors of the model ``fingerprint`` names."""
@@ -206,6 +209,7 @@ def load_ranker(path: Path) -> Ranker:
             min_relevance=float(data["min_relevance"]),
             info=dict(data.get("training", {})),
             encoder=dict(data.get("encoder", {})),
+            unsure_below=None if data.get("unsure_below") is None else float(data["unsure_below"]),
         )
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise RankerError(f"The ranker model {path} is malformed ({exc!r}).") from exc

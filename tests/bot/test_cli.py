@@ -15,7 +15,7 @@ import pytest
 
 from bot import cli
 from bot.chat import ASK_FIRST, STARTED_AFRESH, chat
-from bot.render_text import CONTEXT_NOTE, render_answer, terminal_safe
+from bot.render_text import CONTEXT_NOTE, UNSURE_NOTE, render_answer, terminal_safe
 from embeddings import DEFAULT_MODEL, Encoder
 from retrieval.config import EngineSettings
 from retrieval.engine import Engine
@@ -483,3 +483,21 @@ def test_ask_with_the_store_server_down_says_so_in_one_line(
     assert done.stderr.startswith(
         f"verbatim: Cannot reach the Milvus server at {milvus_server.uri}"
     )
+
+
+def test_an_unsure_answer_says_so_above_its_quotes() -> None:
+    quote = Quote(
+        text="Mosul lies on the Tigris.",
+        start=0,
+        end=25,
+        source=Source(id="a.txt"),
+        first_sentence=0,
+        last_sentence=0,
+        score=0.1,
+    )
+    sure = Answer(question="q", status="answered", quotes=(quote,), relevance=0.9)
+    unsure = sure.model_copy(update={"uncertain": True, "relevance": 0.1})
+    assert UNSURE_NOTE not in render_answer(sure)
+    shown = render_answer(unsure)
+    assert shown.startswith(UNSURE_NOTE) and "Mosul lies on the Tigris." in shown
+    assert shown.index(UNSURE_NOTE) < shown.index("[1]")

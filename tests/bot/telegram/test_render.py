@@ -304,6 +304,16 @@ def test_a_follow_up_names_its_context_above_the_quotes() -> None:
     assert "as context" not in alone[0].plain
 
 
+def test_an_unsure_answer_says_so_above_its_quotes() -> None:
+    answer = answered(quote("Peshmerga forces recaptured six districts."))
+    assert render.UNSURE_NOTE not in check(render.answer_chunks(answer))[0]
+    chunks = render.answer_chunks(answer.model_copy(update={"uncertain": True}))
+    shown = check(chunks)
+    assert shown[0].startswith(render.UNSURE_NOTE) and "Peshmerga forces" in shown[0]
+    assert chunks[0].html.startswith(f"<i>{render.UNSURE_NOTE}</i>")
+    assert render.UNSURE_NOTE in render.answer_plain(answer.model_copy(update={"uncertain": True}))
+
+
 def test_help_explains_follow_ups_and_new() -> None:
     text = render.help_text("verbatim_bot").plain
     assert "/new — " in text and "follow-up" in text.lower()

@@ -74,9 +74,12 @@ def make_result() -> Callable[..., QuestionResult]:
         latency_ms: float = 10.0,
         status: str | None = None,
         relevance: float | None = None,
+        uncertain: bool = False,
     ) -> QuestionResult:
         question = Question(qid, f"question {qid}?", tuple(answers), tuple(sources))
         answer = _answer(question.question, quotes, relevance)
+        if uncertain:
+            answer = answer.model_copy(update={"uncertain": True})
         if status == "invalid_question":
             answer = Answer(
                 question=question.question, status="invalid_question", message="empty question"

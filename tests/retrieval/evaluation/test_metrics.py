@@ -69,8 +69,8 @@ def test_answerable_metrics_by_hand(make_result: ResultFactory, make_quote: Quot
         ),
         # wrongly declined
         make_result("q4", ["x"], [], sources=["d1"]),
-        # answered, but no quote holds the gold answer
-        make_result("q5", ["zebra"], [make_quote("a horse", "d1")], sources=["d1"]),
+        # answered, but no quote holds the gold answer, and marked unsure
+        make_result("q5", ["zebra"], [make_quote("a horse", "d1")], sources=["d1"], uncertain=True),
         # hit at 1 but no gold sources: left out of citation accuracy only
         make_result("q6", ["horse"], [make_quote("a horse", "d1")]),
         # unanswerable ones are ignored here
@@ -82,7 +82,15 @@ def test_answerable_metrics_by_hand(make_result: ResultFactory, make_quote: Quot
     assert metrics["mrr"] == pytest.approx((1 + 1 / 2 + 1 / 3 + 0 + 0 + 1) / 6)
     assert metrics["citation_accuracy"] == pytest.approx(2 / 5)
     assert metrics["declined"] == pytest.approx(1 / 6)
-    assert set(metrics) == {"hit_at_1", "hit_at_k", "mrr", "citation_accuracy", "declined"}
+    assert metrics["uncertain"] == pytest.approx(1 / 6)
+    assert set(metrics) == {
+        "hit_at_1",
+        "hit_at_k",
+        "mrr",
+        "citation_accuracy",
+        "declined",
+        "uncertain",
+    }
 
 
 def test_unanswerable_metrics_count_invalid_questions_as_declined(
@@ -92,10 +100,13 @@ def test_unanswerable_metrics_count_invalid_questions_as_declined(
         make_result("u1", [], []),
         make_result("u2", [], [make_quote("something", "d1")]),
         make_result("u3", [], [], status="invalid_question"),
-        make_result("u4", [], [make_quote("more", "d2")]),
-        make_result("a1", ["x"], []),
+        make_result("u4", [], [make_quote("more", "d2")], uncertain=True),
+        make_result("a1", ["x"], [], uncertain=True),
     ]
-    assert unanswerable_metrics(results) == {"declined": pytest.approx(2 / 4)}
+    assert unanswerable_metrics(results) == {
+        "declined": pytest.approx(2 / 4),
+        "uncertain": pytest.approx(1 / 4),
+    }
     assert counts(results) == {
         "questions": 5,
         "answerable": 1,
@@ -110,7 +121,10 @@ def test_unanswerable_metrics_count_invalid_questions_as_declined(
 def test_metrics_over_no_questions_are_none(make_result: ResultFactory) -> None:
     only_unanswerable = [make_result("u1", [], [])]
     assert set(answerable_metrics(only_unanswerable).values()) == {None}
-    assert unanswerable_metrics([make_result("a", ["x"], [])]) == {"declined": None}
+    assert unanswerable_metrics([make_result("a", ["x"], [])]) == {
+        "declined": None,
+        "uncertain": None,
+    }
 
 
 def test_latency_percentiles_interpolate() -> None:
