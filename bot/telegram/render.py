@@ -72,6 +72,8 @@ STARTED_AFRESH = "Starting afresh: your next question stands on its own."
 CONTEXT_NOTE = "Taking “{question}” as context. Send /new to start afresh."
 #: Above the quotes of an answer marked unsure (``Answer.uncertain``).
 UNSURE_NOTE = "Low confidence: these quotes may not answer the question."
+#: Before the citation of an inline result of such an answer (the list a user picks from).
+UNSURE_INLINE = "Low confidence · "
 #: Characters of that question shown.
 CONTEXT_QUESTION_CHARS = 120
 INLINE_HINT = "Type a question about the articles"
@@ -469,7 +471,7 @@ def inline_results(answer: Answer, key: str) -> list[InlineQueryResultArticle]:
             InlineQueryResultArticle(
                 id=f"{key}.{i}",
                 title=_shorten(quote.text, INLINE_TITLE_CHARS),
-                description=cite.plain,
+                description=(UNSURE_INLINE if answer.uncertain else "") + cite.plain,
                 input_message_content=InputTextMessageContent(
                     chunks[0].html, parse_mode=ParseMode.HTML
                 ),

@@ -312,6 +312,11 @@ def test_an_unsure_answer_says_so_above_its_quotes() -> None:
     assert shown[0].startswith(render.UNSURE_NOTE) and "Peshmerga forces" in shown[0]
     assert chunks[0].html.startswith(f"<i>{render.UNSURE_NOTE}</i>")
     assert render.UNSURE_NOTE in render.answer_plain(answer.model_copy(update={"uncertain": True}))
+    (sure,) = render.inline_results(answer, "k")
+    (unsure,) = render.inline_results(answer.model_copy(update={"uncertain": True}), "k")
+    assert (unsure.description or "").startswith(render.UNSURE_INLINE)
+    assert (unsure.description or "").endswith(sure.description or "-")
+    assert not (sure.description or "").startswith(render.UNSURE_INLINE)
 
 
 def test_help_explains_follow_ups_and_new() -> None:
