@@ -220,8 +220,11 @@ async def test_expired_buttons_say_so(standin: BotApiStandIn, start_bot: BotFact
 async def test_an_unsure_answer_says_so_above_its_quotes(
     standin: BotApiStandIn, bot: RunningBot, seeds_engine: Engine
 ) -> None:
-    """The seeds question the engine answers with the least relevance is marked unsure (if
-    the model marks any); a sure one is not: each reply says what its answer is."""
+    """An unsure answer comes under the low-confidence line, a sure one does not.
+
+    The unsure one is the seeds question the engine answers with the least relevance among
+    those it marks; the sure one, the first answered without the mark.
+    """
     questions = [q["question"] for q in _seeds_questions()]
     answers = {q: seeds_engine.answer(q) for q in questions}
     unsure = [q for q, a in answers.items() if a.uncertain]
