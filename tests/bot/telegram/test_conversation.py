@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import sqlite3
 from pathlib import Path
 
@@ -12,6 +11,7 @@ from bot.telegram import render
 from bot.telegram.callbacks import MAX_CALLBACK_BYTES
 from bot.telegram.state import StateStore
 from retrieval.engine import Engine
+from retrieval.evaluation.questions import load_questions
 from tests.support.telegram.botapi_standin import BotApiStandIn
 from tests.support.telegram.harness import (
     ALICE,
@@ -27,6 +27,8 @@ from tests.support.telegram.harness import (
     text_of,
     visible,
 )
+
+SEEDS_QUESTIONS = Path(__file__).resolve().parents[2] / "data" / "seeds_questions.jsonl"
 
 
 async def test_start_registers_commands_and_shows_examples(
@@ -225,7 +227,7 @@ async def test_an_unsure_answer_says_so_above_its_quotes(
     The unsure one is the seeds question the engine answers with the least relevance among
     those it marks; the sure one, the first answered without the mark.
     """
-    questions = [q["question"] for q in _seeds_questions()]
+    questions = [q.question for q in load_questions(SEEDS_QUESTIONS).questions]
     answers = {q: seeds_engine.answer(q) for q in questions}
     unsure = [q for q, a in answers.items() if a.uncertain]
     sure = [q for q, a in answers.items() if a.answered and not a.uncertain]
@@ -238,8 +240,3 @@ async def test_an_unsure_answer_says_so_above_its_quotes(
         shown = visible(text_of(reply))
         assert shown.startswith(render.UNSURE_NOTE) is marked
         assert_quoted_and_cited(text_of(reply), _titles(seeds_engine))
-
-
-def _seeds_questions() -> list[dict[str, object]]:
-    path = Path(__file__).resolve().parents[2] / "data" / "seeds_questions.jsonl"
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
