@@ -99,9 +99,12 @@ class Encoder:
         device: str = "cpu",
         backend: str = DEFAULT_BACKEND,
         threads: int | None = None,
+        spin: bool | None = None,
     ) -> None:
         """``threads``: ONNX Runtime's intra-op threads (default: every core this process may
-        use); one process among several on a machine (a Ray actor) wants fewer."""
+        use); one process among several on a machine (a Ray actor) wants fewer, and no
+        ``spin`` (threads waiting busily between operators; default: ``VERBATIM_ENCODER_SPIN``,
+        else on)."""
         if not model or not model.strip():
             raise EncoderError("No embedding model given: set VERBATIM_MODEL to a name or a path.")
         if batch_size < 1:
@@ -125,6 +128,7 @@ class Encoder:
         self.device = device
         self.backend = backend
         self.threads = threads
+        self.spin = spin
         self._loaded: _Loaded | None = None
         self._lock = threading.Lock()
         self._queries: OrderedDict[str, np.ndarray] = OrderedDict()
@@ -173,7 +177,9 @@ class Encoder:
 
         config = read_model_config(model_folder(self.model_name))
         onnx_file = prepare(self.model_name, self.backend)
-        return OnnxEncoder(onnx_file, config, batch_size=self.batch_size, threads=self.threads)
+        return OnnxEncoder(
+            onnx_file, config, batch_size=self.batch_size, threads=self.threads, spin=self.spin
+        )
 
     @property
     def identity(self) -> ModelIdentity:

@@ -3,7 +3,7 @@
 Texts are tokenised once, sorted by token count into batches (little padding), run through
 one shared :class:`onnxruntime.InferenceSession` and put back in their original order.
 Nothing shared is mutated after loading, so :meth:`OnnxEncoder.encode` may run in several
-threads at once.
+threads at once; their runs take turns, as each one uses every core.
 """
 
 from __future__ import annotations
@@ -16,12 +16,17 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from embeddings.errors import EncoderError
 from embeddings.model_files import SentenceModelConfig
 
 if TYPE_CHECKING:
     from tokenizers import Tokenizer
 
 _NORM_EPSILON = 1e-12
+#: ``0`` makes ONNX Runtime's idle threads sleep at once instead of spinning (see OnnxEncoder).
+SPIN_ENV = "VERBATIM_ENCODER_SPIN"
+_ON = {"1", "true", "yes", "on"}
+_OFF = {"0", "false", "no", "off"}
 _FALLBACK_PAD_TOKENS = ("[PAD]", "<pad>")
 
 
@@ -43,7 +48,11 @@ class OnnxEncoder:
         *,
         batch_size: int,
         threads: int | None = None,
+        spin: bool | None = None,
     ) -> None:
+        """``spin``: intra-op threads wait for the next operator busily (default: on, unless
+        ``VERBATIM_ENCODER_SPIN`` says 0); processes that share cores with their peers (Ray
+        actors) want it off."""
         import onnxruntime
         from tokenizers import Tokenizer
 
@@ -56,11 +65,16 @@ class OnnxEncoder:
         # 650 MiB; without them, and with blocks over 1 MiB given back, it peaks at 557 MiB
         # in the same 25 s (without the arena too: 396 MiB, but 57 s).
         options.enable_mem_pattern = False
-        # Idle intra-op threads sleep instead of spinning: the bot encodes several questions
-        # at once, and spinning threads of one call stole the cores from the others (bot_load
-        # 50 x 10 on 2 cores: 21.6 answers/s spinning, 31.2 without; one question alone
-        # costs about 1 ms more).
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        # Intra-op threads spin between operators: a question is some 600 small operators,
+        # and waking a sleeping thread for each made it cost 1.1 ms more (2.8 ms against 1.7
+        # on 2 cores, AMD EPYC). Runs take turns (``_run_lock``), so the spinning threads of
+        # one run never steal the cores of another (bot_load 50 x 10 on 2 cores: 44-54
+        # answers/s either way). After a run they spin on for a while (45 ms of one core
+        # there), which VERBATIM_ENCODER_SPIN=0 spares a machine shared with busier work.
+        spinning = spin_setting() if spin is None else spin
+        options.add_session_config_entry(
+            "session.intra_op.allow_spinning", "1" if spinning else "0"
+        )
         _return_large_blocks()
         self._session = onnxruntime.InferenceSession(
             str(onnx_file), options, providers=["CPUExecutionProvider"]
@@ -71,6 +85,7 @@ class OnnxEncoder:
         self._pad_id = _pad_id(self._base_tokenizer, config.pad_token)
         self._tokenizers: dict[int, Tokenizer] = {}
         self._lock = threading.Lock()
+        self._run_lock = threading.Lock()
         self.config = config
         self.batch_size = batch_size
         self._tokenizer(config.max_seq_length)  # made now, so the first question is quick
@@ -78,6 +93,12 @@ class OnnxEncoder:
     @property
     def dimension(self) -> int:
         return self.config.dimension
+
+    @property
+    def spinning(self) -> bool:
+        """Whether the session's intra-op threads spin between operators."""
+        options = self._session.get_session_options()
+        return options.get_session_config_entry("session.intra_op.allow_spinning") == "1"
 
     def encode(
         self, texts: Sequence[str], *, progress: bool = False, max_tokens: int | None = None
@@ -137,8 +158,21 @@ class OnnxEncoder:
             mask[row, :n] = 1
             types[row, :n] = encoding.type_ids
         feed = {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
-        hidden = self._session.run(None, {k: v for k, v in feed.items() if k in self._inputs})[0]
+        feed = {k: v for k, v in feed.items() if k in self._inputs}
+        with self._run_lock:
+            hidden = self._session.run(None, feed)[0]
         return _normalize(_pool(np.asarray(hidden, dtype=np.float32), mask, self.config.pooling))
+
+
+def spin_setting() -> bool:
+    """Whether ``VERBATIM_ENCODER_SPIN`` lets ONNX Runtime's threads spin (unset: yes)."""
+    value = os.environ.get(SPIN_ENV, "").strip().lower()
+    if not value or value in _ON:
+        return True
+    if value in _OFF:
+        return False
+    msg = f"{SPIN_ENV} must be 1 or 0 (spinning ONNX Runtime threads on or off), not {value!r}."
+    raise EncoderError(msg)
 
 
 #: Allocations at least this large (activations of a batch) are mapped and unmapped, so freed

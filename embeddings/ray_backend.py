@@ -92,6 +92,7 @@ class _EncodeBlock:
                 backend=settings.backend,
                 device=settings.device,
                 threads=settings.threads,
+                spin=False,  # the actors share the machine's cores: a spinning one steals them
             ).load()
         texts = [str(text) for text in row[_TEXTS]]
         vectors = self._encoder.encode(texts, max_tokens=settings.max_tokens)

@@ -20,6 +20,7 @@ from embeddings import (
     EncoderError,
     model_fingerprint,
 )
+from embeddings.onnx_backend import SPIN_ENV, OnnxEncoder
 
 ROOT = Path(__file__).resolve().parents[2]
 #: Cosine the int8 encoder must keep to the float32 sentence-transformers model.
@@ -303,3 +304,50 @@ def test_a_repeated_query_is_remembered_and_cannot_be_changed(
         encoder.encode_one(other)
     encoder.encode_one(question)  # pushed out by the three others: encoded again
     assert calls[-1] == [question]
+
+
+def _onnx_backend(encoder: Encoder) -> OnnxEncoder:
+    """The ONNX Runtime encoder inside a loaded ``Encoder``."""
+    backend = encoder.load()._ensure_loaded().backend
+    assert isinstance(backend, OnnxEncoder)
+    return backend
+
+
+@pytest.mark.parametrize(
+    ("env", "spin", "expected"),
+    [
+        (None, None, True),
+        ("0", None, False),
+        ("off", None, False),
+        ("1", None, True),
+        (None, False, False),
+        ("1", False, False),
+    ],
+)
+def test_spinning_follows_the_setting_and_an_explicit_choice_wins(
+    monkeypatch: pytest.MonkeyPatch, env: str | None, spin: bool | None, expected: bool
+) -> None:
+    if env is None:
+        monkeypatch.delenv(SPIN_ENV, raising=False)
+    else:
+        monkeypatch.setenv(SPIN_ENV, env)
+    assert _onnx_backend(Encoder(DEFAULT_MODEL, spin=spin)).spinning is expected
+
+
+def test_a_bad_spin_setting_is_refused_with_its_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(SPIN_ENV, "sometimes")
+    with pytest.raises(EncoderError, match=f"{SPIN_ENV} must be 1 or 0.*'sometimes'"):
+        Encoder(DEFAULT_MODEL).load()
+
+
+def test_spinning_changes_no_vector(encoder: Encoder) -> None:
+    """Spinning is scheduling only: the same rows, from one thread and from several at once."""
+    quiet = Encoder(DEFAULT_MODEL, spin=False)
+    texts = [*TEXTS, LONG_TEXT]
+    assert _onnx_backend(encoder).spinning and not _onnx_backend(quiet).spinning
+    np.testing.assert_array_equal(quiet.encode(texts), encoder.encode(texts))
+    alone = [quiet.encode([text])[0] for text in texts]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        rows = list(pool.map(lambda text: encoder.encode([text])[0], texts * 3))
+    for i, row in enumerate(rows):
+        np.testing.assert_allclose(row, alone[i % len(texts)], atol=1e-6)
