@@ -118,7 +118,7 @@ def reporting_errors(name: str, work: Command) -> Command:
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:
     # Imported here: they load numpy, FAISS and the model's libraries.
-    from embeddings import Encoder
+    from retrieval.config import new_encoder
     from retrieval.engine import Engine
     from retrieval.evaluation.folds import load_folds
     from retrieval.evaluation.metrics import QuestionResult
@@ -144,11 +144,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     out = args.out or DEFAULT_REPORT_DIR / f"eval-{question_set.name}.json"
     check_writable(out)
     # One encoder for the build and the engine: the model loads once.
-    encoder = Encoder(
-        engine_settings.model,
-        batch_size=engine_settings.batch_size,
-        backend=engine_settings.encoder,
-    )
+    encoder = new_encoder(engine_settings)
     ranker_for = load_folds(args.ranker_folds) if args.ranker_folds else None
     index_dir = _index_for(args, settings, question_set, engine_settings, encoder)
     engine = Engine.open(index_dir, engine_settings, encoder=encoder)

@@ -69,7 +69,7 @@ def add_parser(subparsers: Any) -> None:
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:
     # Imported here: they load numpy, FAISS and the model's libraries.
-    from embeddings import Encoder
+    from retrieval.config import new_encoder
     from retrieval.engine import Engine
     from retrieval.evaluation.followups import (
         format_summary,
@@ -101,11 +101,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         )
     if args.out:
         check_writable(args.out)
-    encoder = Encoder(
-        engine_settings.model,
-        batch_size=engine_settings.batch_size,
-        backend=engine_settings.encoder,
-    )
+    encoder = new_encoder(engine_settings)
     results = []
     index_dirs: dict[str, str] = {}
     for name in named:

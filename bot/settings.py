@@ -82,6 +82,7 @@ class Settings(BaseSettings):
     min_relevance: float | None = None
     index_type: IndexType = "auto"
     encoder: EncoderBackend = "onnx-int8"
+    encoder_spin: bool = True
     passage_sentences: int = Field(6, ge=1, le=50)
     batch_size: int = Field(64, ge=1, le=4096)
     store: StoreKind = Field(
@@ -184,6 +185,7 @@ class Settings(BaseSettings):
             min_relevance=self.min_relevance,
             index_type=self.index_type,
             encoder=self.encoder,
+            encoder_spin=self.encoder_spin,
             passage_sentences=self.passage_sentences,
             batch_size=self.batch_size,
             store=self.store,

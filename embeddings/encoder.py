@@ -99,12 +99,11 @@ class Encoder:
         device: str = "cpu",
         backend: str = DEFAULT_BACKEND,
         threads: int | None = None,
-        spin: bool | None = None,
+        spin: bool = True,
     ) -> None:
         """``threads``: ONNX Runtime's intra-op threads (default: every core this process may
         use); one process among several on a machine (a Ray actor) wants fewer, and no
-        ``spin`` (threads waiting busily between operators; default: ``VERBATIM_ENCODER_SPIN``,
-        else on)."""
+        ``spin`` (threads waiting busily between operators, VERBATIM_ENCODER_SPIN)."""
         if not model or not model.strip():
             raise EncoderError("No embedding model given: set VERBATIM_MODEL to a name or a path.")
         if batch_size < 1:

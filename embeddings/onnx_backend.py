@@ -16,17 +16,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from embeddings.errors import EncoderError
 from embeddings.model_files import SentenceModelConfig
 
 if TYPE_CHECKING:
     from tokenizers import Tokenizer
 
 _NORM_EPSILON = 1e-12
-#: ``0`` makes ONNX Runtime's idle threads sleep at once instead of spinning (see OnnxEncoder).
-SPIN_ENV = "VERBATIM_ENCODER_SPIN"
-_ON = {"1", "true", "yes", "on"}
-_OFF = {"0", "false", "no", "off"}
 _FALLBACK_PAD_TOKENS = ("[PAD]", "<pad>")
 
 
@@ -48,11 +43,10 @@ class OnnxEncoder:
         *,
         batch_size: int,
         threads: int | None = None,
-        spin: bool | None = None,
+        spin: bool = True,
     ) -> None:
-        """``spin``: intra-op threads wait for the next operator busily (default: on, unless
-        ``VERBATIM_ENCODER_SPIN`` says 0); processes that share cores with their peers (Ray
-        actors) want it off."""
+        """``spin``: intra-op threads wait for the next operator busily; processes that share
+        cores with their peers (Ray actors) want it off."""
         import onnxruntime
         from tokenizers import Tokenizer
 
@@ -71,10 +65,7 @@ class OnnxEncoder:
         # one run never steal the cores of another (bot_load 50 x 10 on 2 cores: 44-54
         # answers/s either way). After a run they spin on for a while (45 ms of one core
         # there), which VERBATIM_ENCODER_SPIN=0 spares a machine shared with busier work.
-        spinning = spin_setting() if spin is None else spin
-        options.add_session_config_entry(
-            "session.intra_op.allow_spinning", "1" if spinning else "0"
-        )
+        options.add_session_config_entry("session.intra_op.allow_spinning", "1" if spin else "0")
         _return_large_blocks()
         self._session = onnxruntime.InferenceSession(
             str(onnx_file), options, providers=["CPUExecutionProvider"]
@@ -162,17 +153,6 @@ class OnnxEncoder:
         with self._run_lock:
             hidden = self._session.run(None, feed)[0]
         return _normalize(_pool(np.asarray(hidden, dtype=np.float32), mask, self.config.pooling))
-
-
-def spin_setting() -> bool:
-    """Whether ``VERBATIM_ENCODER_SPIN`` lets ONNX Runtime's threads spin (unset: yes)."""
-    value = os.environ.get(SPIN_ENV, "").strip().lower()
-    if not value or value in _ON:
-        return True
-    if value in _OFF:
-        return False
-    msg = f"{SPIN_ENV} must be 1 or 0 (spinning ONNX Runtime threads on or off), not {value!r}."
-    raise EncoderError(msg)
 
 
 #: Allocations at least this large (activations of a batch) are mapped and unmapped, so freed

@@ -10,7 +10,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from embeddings import DEFAULT_MODEL
+from embeddings import DEFAULT_MODEL, Encoder
 from retrieval.split.language import DEFAULT_LANGUAGE, check_code
 
 Retriever = Literal["dense", "lexical", "rrf", "hand", "hybrid"]
@@ -49,6 +49,11 @@ class EngineSettings(BaseModel):
     encoder: EncoderBackend = Field(
         "onnx-int8", description="onnx-int8 (default), onnx (fp32) or torch (sentence-transformers)"
     )
+    encoder_spin: bool = Field(
+        True,
+        description="ONNX Runtime's threads spin between operators (a question 1 ms quicker); "
+        "off: they sleep at once, for a machine shared with busier work",
+    )
     passage_sentences: int = Field(6, ge=1, le=50, description="most sentences in a passage")
     batch_size: int = Field(64, ge=1, le=4096)
     progress: bool = True
@@ -79,6 +84,16 @@ class EngineSettings(BaseModel):
     @classmethod
     def _supported_language(cls, value: str | None) -> str | None:
         return None if value is None else check_code(value)
+
+
+def new_encoder(settings: EngineSettings) -> Encoder:
+    """The encoder ``settings`` describe, not loaded yet (loading reads the model)."""
+    return Encoder(
+        settings.model,
+        batch_size=settings.batch_size,
+        backend=settings.encoder,
+        spin=settings.encoder_spin,
+    )
 
 
 #: Articles sent in (a page, a file) larger than this are refused; a news page is under 2 MB.

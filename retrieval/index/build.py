@@ -39,7 +39,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from embeddings import Encoder
-from retrieval.config import EngineSettings
+from retrieval.config import EngineSettings, new_encoder
 from retrieval.errors import (
     IndexCorruptError,
     IndexPathError,
@@ -159,9 +159,7 @@ def _build_locked(
     current, reason = (None, "asked for a rebuild") if rebuild else _current(index_dir, settings)
     if reason:
         say(f"rebuilding from scratch: {reason}")
-    encoder = encoder or Encoder(
-        settings.model, batch_size=settings.batch_size, backend=settings.encoder
-    )
+    encoder = encoder or new_encoder(settings)
     if current is None:
         try:
             return new_generation(

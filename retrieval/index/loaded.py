@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from embeddings import Encoder, EncoderError, model_fingerprint
-from retrieval.config import EngineSettings
+from retrieval.config import EngineSettings, new_encoder
 from retrieval.errors import IndexCorruptError, IndexMismatchError, rebuild_hint
 from retrieval.index import manifest as mf
 from retrieval.index import store
@@ -138,9 +138,7 @@ class LoadedIndex:
         index_language(index_dir, manifest)
         generation = mf.generation_dir(index_dir, manifest)
         hint = rebuild_hint(str(index_dir), manifest.corpus)
-        encoder = encoder or Encoder(
-            settings.model, batch_size=settings.batch_size, backend=settings.encoder
-        )
+        encoder = encoder or new_encoder(settings)
         try:
             if not (generation / store.STORE_FILE).is_file():
                 raise FileNotFoundError(f"missing {store.STORE_FILE}")

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from embeddings import Encoder
-from retrieval.config import EngineSettings
+from retrieval.config import EngineSettings, new_encoder
 from retrieval.errors import IndexMismatchError, IndexMissingError
 from retrieval.index import milvus_schema as ms
 from retrieval.index.loaded import check_compatible, index_language, one_blas_thread
@@ -104,9 +104,7 @@ class MilvusIndex:
             )
         manifest = Manifest.model_validate(meta["manifest"])
         check_compatible(index_dir, manifest, settings)
-        encoder = encoder or Encoder(
-            settings.model, batch_size=settings.batch_size, backend=settings.encoder
-        )
+        encoder = encoder or new_encoder(settings)
         one_blas_thread()
         index = cls(index_dir, settings, client, meta, encoder)
         index.load()

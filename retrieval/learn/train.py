@@ -182,8 +182,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
 
-    from embeddings import Encoder
-    from retrieval.config import EngineSettings
+    from retrieval.config import EngineSettings, new_encoder
     from retrieval.evaluation.squad import parse_squad
     from retrieval.index.build import build_index
     from retrieval.index.manifest import read as read_manifest
@@ -197,7 +196,7 @@ def main(argv: list[str] | None = None) -> int:
     settings = EngineSettings.model_validate(
         {"progress": False, "model": args.model, "encoder": args.encoder}
     )
-    encoder = Encoder(settings.model, batch_size=settings.batch_size, backend=settings.encoder)
+    encoder = new_encoder(settings)
     build_index(list(documents), args.index, settings, encoder=encoder)
     trained_for = read_manifest(args.index).model
     encoder_info = {

@@ -16,8 +16,9 @@ import pytest
 from bot import cli
 from bot.chat import ASK_FIRST, STARTED_AFRESH, chat
 from bot.render_text import CONTEXT_NOTE, UNSURE_NOTE, render_answer, terminal_safe
+from bot.settings import Settings
 from embeddings import DEFAULT_MODEL, Encoder
-from retrieval.config import EngineSettings
+from retrieval.config import EngineSettings, new_encoder
 from retrieval.engine import Engine
 from retrieval.index.build import build_index
 from retrieval.types import Answer, Quote, Source
@@ -246,6 +247,7 @@ def test_a_quote_keeps_its_line_breaks_in_the_terminal() -> None:
         (["ask", "Who?"], {"VERBATIM_TOP_K": "many"}, "VERBATIM_TOP_K"),
         (["sources"], {"VERBATIM_MIN_RELEVANCE": "high"}, "VERBATIM_MIN_RELEVANCE"),
         (["sources"], {"VERBATIM_ALLOWED_USER_IDS": "1,me"}, "VERBATIM_ALLOWED_USER_IDS"),
+        (["ask", "Who?"], {"VERBATIM_ENCODER_SPIN": "sometimes"}, "VERBATIM_ENCODER_SPIN"),
     ],
 )
 def test_bad_settings_are_one_clear_line(
@@ -264,6 +266,17 @@ def test_bad_settings_are_one_clear_line(
     assert err.startswith("verbatim: ") and err.count("\n") == 1
     assert expected in err
     assert "pydantic" not in err and "validation error" not in err
+
+
+@pytest.mark.parametrize(("value", "spin"), [(None, True), ("0", False), ("off", False)])
+def test_the_spin_setting_reaches_the_encoder(
+    monkeypatch: pytest.MonkeyPatch, value: str | None, spin: bool
+) -> None:
+    if value is None:
+        monkeypatch.delenv("VERBATIM_ENCODER_SPIN", raising=False)
+    else:
+        monkeypatch.setenv("VERBATIM_ENCODER_SPIN", value)
+    assert new_encoder(Settings().engine()).spin is spin
 
 
 def _run_python(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:

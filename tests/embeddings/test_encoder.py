@@ -20,7 +20,7 @@ from embeddings import (
     EncoderError,
     model_fingerprint,
 )
-from embeddings.onnx_backend import SPIN_ENV, OnnxEncoder
+from embeddings.onnx_backend import OnnxEncoder
 
 ROOT = Path(__file__).resolve().parents[2]
 #: Cosine the int8 encoder must keep to the float32 sentence-transformers model.
@@ -313,31 +313,9 @@ def _onnx_backend(encoder: Encoder) -> OnnxEncoder:
     return backend
 
 
-@pytest.mark.parametrize(
-    ("env", "spin", "expected"),
-    [
-        (None, None, True),
-        ("0", None, False),
-        ("off", None, False),
-        ("1", None, True),
-        (None, False, False),
-        ("1", False, False),
-    ],
-)
-def test_spinning_follows_the_setting_and_an_explicit_choice_wins(
-    monkeypatch: pytest.MonkeyPatch, env: str | None, spin: bool | None, expected: bool
-) -> None:
-    if env is None:
-        monkeypatch.delenv(SPIN_ENV, raising=False)
-    else:
-        monkeypatch.setenv(SPIN_ENV, env)
-    assert _onnx_backend(Encoder(DEFAULT_MODEL, spin=spin)).spinning is expected
-
-
-def test_a_bad_spin_setting_is_refused_with_its_name(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(SPIN_ENV, "sometimes")
-    with pytest.raises(EncoderError, match=f"{SPIN_ENV} must be 1 or 0.*'sometimes'"):
-        Encoder(DEFAULT_MODEL).load()
+def test_threads_spin_unless_told_not_to() -> None:
+    assert _onnx_backend(Encoder(DEFAULT_MODEL)).spinning
+    assert not _onnx_backend(Encoder(DEFAULT_MODEL, spin=False)).spinning
 
 
 def test_spinning_changes_no_vector(encoder: Encoder) -> None:
