@@ -14,6 +14,7 @@ the harness can measure the hybrid against them in one run.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -26,9 +27,9 @@ from retrieval.search.ranker import Ranker, default_ranker
 RRF_K = 60
 
 
-@dataclass(frozen=True)
-class Scored:
-    """A candidate sentence position with its score (higher is better)."""
+class Scored(NamedTuple):
+    """A candidate sentence position with its score (higher is better); a tuple, as hundreds
+    are made per question."""
 
     position: int
     score: float
@@ -75,10 +76,11 @@ def search(
             model = ranker or default_ranker()
             score = model.probability(found.features)
             relevance = model.relevance(found.features, score)
-        order = np.argsort(-score, kind="stable")
+        order = np.argsort(-score, kind="stable").tolist()
         hand = found.column("hand")
+        positions, scores = found.positions, score.tolist()
         return Ranked(
-            [Scored(found.positions[i], float(score[i])) for i in order],
+            [Scored(positions[i], scores[i]) for i in order],
             relevance,
             dict(zip(found.positions, hand.tolist(), strict=True)),
         )

@@ -61,8 +61,9 @@ STEMMED_TEXTS = 100_000
 #: The answer types as numbers for the models (none expected: -1).
 TYPE_CODES = {kind: code for code, kind in enumerate(AnswerType)}
 NO_TYPE = -1.0
-#: "not", "never", "n't": a question or sentence that says something did not happen.
-_NEGATION = re.compile(r"\b(not|never|no|none|nor|cannot)\b|n't\b", re.IGNORECASE)
+#: "not", "never", "n't": a question or sentence that says something did not happen. Matched
+#: in lower-cased text: twice as quick as ``re.IGNORECASE``, and the same for these letters.
+_NEGATION = re.compile(r"\b(?:not|never|no|none|nor|cannot)\b|n't\b")
 
 FEATURES: tuple[str, ...] = (
     # the candidate itself
@@ -221,9 +222,7 @@ def gather(
     cov_p = _share(found_p, weights_p)[idx]
     passage_missing = _missing_idf(found_p, weights_p)[idx]
     sentence_missing = _missing_idf(found_s, weights_s)
-    slot = {p: i for i, p in enumerate(cand)}
-    before = [slot[p - 1] if _same(rows, slot, p, p - 1) else -1 for p in cand]
-    after = [slot[p + 1] if _same(rows, slot, p, p + 1) else -1 for p in cand]
+    before, after = _neighbours(cand, [r.passage for r in rows])
     language = reader.language
     question_pairs = _pairs(ordered_stems(prepared.text, language))
 
@@ -255,14 +254,14 @@ def gather(
     opposites = np.zeros(len(rows))
     for i in scored:
         pairs[i] = _pair_share(question_pairs, rows[i].text, language)
-        negated[i] = float(bool(_NEGATION.search(rows[i].text)))
+        negated[i] = float(_negated(rows[i].text))
         opposites[i] = float(opposed(prepared.text, rows[i].text, language))
     order = np.argsort(-hand, kind="stable")
     best = int(order[0])
     margin = float(hand[order[0]] - hand[order[1]]) if len(order) > 1 else float(hand[best])
     first_hits = {h[0] for h in (dense_hits, lexical_hits) if h}
     agree = float(len(first_hits) == 1 and cand[best] in first_hits)
-    question_negated = float(bool(_NEGATION.search(prepared.text)))
+    question_negated = float(_negated(prepared.text))
     columns = {
         "sentence_dense": sentence_dense,
         "passage_dense": passage_dense,
@@ -343,6 +342,19 @@ def _share(found: np.ndarray, weights: np.ndarray) -> np.ndarray:
     return (found @ weights) / total
 
 
-def _same(rows: list[SentenceRow], slot: dict[int, int], a: int, b: int) -> bool:
-    """Whether candidate ``b`` is a candidate too, in the same passage as ``a``."""
-    return b in slot and rows[slot[b]].passage == rows[slot[a]].passage
+def _neighbours(positions: list[int], passages: list[int]) -> tuple[list[int], list[int]]:
+    """Each candidate's slot of the sentences before and after it, where those are candidates
+    in the same passage too (-1 where not)."""
+    slot = {p: i for i, p in enumerate(positions)}
+    before: list[int] = []
+    after: list[int] = []
+    for i, p in enumerate(positions):
+        j = slot.get(p - 1, -1)
+        before.append(j if j >= 0 and passages[j] == passages[i] else -1)
+        j = slot.get(p + 1, -1)
+        after.append(j if j >= 0 and passages[j] == passages[i] else -1)
+    return before, after
+
+
+def _negated(text: str) -> bool:
+    return _NEGATION.search(text.lower()) is not None
