@@ -73,18 +73,18 @@ _QUESTION_TYPES: list[tuple[re.Pattern[str], AnswerType]] = [
         AnswerType.ENTITY,
     ),
 ]
-_NUMBER = re.compile(rf"\b\d[\d,.]*\b|\b({_NUMBER_WORDS})\b", re.I)
+# The three patterns below read lower-cased text: without re.I they take a third of the time
+# (29 and 23 us a SQuAD sentence against 10 and 7), with the same matches.
+_NUMBER = re.compile(rf"\b\d[\d,.]*\b|\b({_NUMBER_WORDS})\b")
 _DATE = re.compile(
     rf"\b(1[0-9]{{3}}|20[0-9]{{2}})s?\b|\b({_MONTHS}|{_DAYS})\b|\b\d+(st|nd|rd|th)\b|"
     r"\b(century|centuries|decade|decades|yesterday|today|tomorrow|tonight|ago|"
     r"week|weeks|weekend|month|months|year|years|morning|afternoon|evening|night|"
     r"spring|summer|autumn|winter|recently|formerly)\b",
-    re.I,
 )
 _DATE_PHRASE = re.compile(
     rf"\b({_MONTHS})\.?\s+\d{{1,2}}(st|nd|rd|th)?\b|\b\d{{1,2}}(st|nd|rd|th)?\s+({_MONTHS})\b|"
     r"\b(1[5-9]|20)\d{2}\b",
-    re.I,
 )
 _FULL_NAME = re.compile(r"\b[A-Z][\w'’-]+(?:\s+(?:al-|Al\s|bin\s|de\s|van\s)?[A-Z][\w'’-]+)+")
 _CAPITALISED = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][\w'’-]+")
@@ -118,10 +118,10 @@ def _kind_tokens(sentence: str, kind: AnswerType) -> tuple[tuple[str, ...], ...]
     """
     if kind is AnswerType.NUMBER:
         # "June 6" and "2017" are dates, not the counts a "how many" question wants.
-        undated = _DATE_PHRASE.sub(" ", sentence)
-        return tuple((m.group().lower(),) for m in _NUMBER.finditer(undated))
+        undated = _DATE_PHRASE.sub(" ", sentence.lower())
+        return tuple((m.group(),) for m in _NUMBER.finditer(undated))
     if kind is AnswerType.DATE:
-        return tuple((m.group().lower(),) for m in _DATE.finditer(sentence))
+        return tuple((m.group(),) for m in _DATE.finditer(sentence.lower()))
     if kind is AnswerType.NAME:
         return tuple(
             tuple(w.lower() for w in m.group().split()) for m in _FULL_NAME.finditer(sentence)
@@ -129,7 +129,7 @@ def _kind_tokens(sentence: str, kind: AnswerType) -> tuple[tuple[str, ...], ...]
     return tuple(
         (m.group().lower(),)
         for m in _CAPITALISED.finditer(sentence)
-        if m.group().lower() not in STOPWORDS and not _DATE.fullmatch(m.group())
+        if m.group().lower() not in STOPWORDS and not _DATE.fullmatch(m.group().lower())
     )
 
 
