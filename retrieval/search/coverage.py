@@ -8,6 +8,8 @@ its whole long name. What each row holds was stored at build time (``retrieval.s
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import math
 from collections.abc import Iterable, Mapping, Sequence
 
@@ -127,23 +129,20 @@ class QueryTerms:
         self._variants[term] = result
         return result
 
-    def _present(self, term: str, names: frozenset[str], term_sets: Sequence[str]) -> np.ndarray:
-        """Whether ``term`` (spelled as any of ``names``) is in each term string."""
-        padded = [f" {name} " for name in names]
-        if len(padded) == 1:
-            one = padded[0]
-            found = [one in held for held in term_sets]
-        else:
-            found = [any(p in held for p in padded) for held in term_sets]
-        spelled = [f" {a} " for a in self._by_term.get(term, ())]
-        long_name = [f" {w} " for w in self._by_key.get(term, ())]
-        if spelled or long_name:
-            for i, held in enumerate(term_sets):
-                if not found[i]:
-                    found[i] = any(a in held for a in spelled) or bool(
-                        long_name and all(w in held for w in long_name)
-                    )
-        return np.array(found, dtype=bool)
+    def _present(self, term: str, names: frozenset[str], rows: _Joined) -> list[int]:
+        """The rows whose term string holds ``term`` (spelled as any of ``names``)."""
+        found: set[int] = set()
+        for name in names:
+            found.update(rows.holding(name))
+        for acronym in self._by_term.get(term, ()):
+            found.update(rows.holding(acronym))
+        long_name = list(self._by_key.get(term, ()))
+        if long_name:
+            every = set(rows.holding(long_name[0]))
+            for word in long_name[1:]:
+                every.intersection_update(rows.holding(word))
+            found |= every
+        return list(found)
 
     def coverage(
         self,
@@ -182,8 +181,33 @@ class QueryTerms:
             chosen = [self.stems[i] for i in keep]
             weights = weights[keep] if keep else np.zeros(0)
         found = np.zeros((len(term_sets), len(chosen)), dtype=np.float64)
+        rows = _Joined(term_sets)
         for column, term in enumerate(chosen):
             names = self.variants(term) if variants else frozenset((term,))
             names |= set(self._forms.get(term, ()))
-            found[:, column] = self._present(term, names, term_sets)
+            found[self._present(term, names, rows), column] = 1.0
         return found, weights
+
+
+class _Joined:
+    """Term strings joined into one, so that finding a term in all of them is one scan.
+
+    Testing ``" term " in row`` for each of some 250 rows and 8 terms cost 0.44 ms an answer;
+    ``str.find`` over the joined rows visits only the rows that hold the term.
+    """
+
+    def __init__(self, term_sets: Sequence[str]) -> None:
+        # a newline is never in a term: no match runs from one row into the next
+        self._text = "\n".join(term_sets)
+        self._starts = list(itertools.accumulate((len(held) + 1 for held in term_sets), initial=0))
+
+    def holding(self, term: str) -> list[int]:
+        """Indexes of the rows whose term string holds ``term``, in order."""
+        needle = f" {term} "
+        text, starts = self._text, self._starts
+        rows: list[int] = []
+        at = text.find(needle)
+        while at >= 0:
+            rows.append(bisect.bisect_right(starts, at) - 1)
+            at = text.find(needle, at + 1)
+        return rows
