@@ -80,6 +80,14 @@ def read_state(
     )
 
 
+def reads_rows(state: VectorState, kind: str) -> bool:
+    """Whether :func:`vector_rows` reads the file row by row (large indexes) rather than
+    slicing the memory map."""
+    matrix = state.sentence_vectors if kind == "sentences" else state.passage_vectors
+    fd = state.sentence_fd if kind == "sentences" else state.passage_fd
+    return len(matrix) >= vectors.PREAD_MIN_ROWS and fd >= 0
+
+
 def vector_rows(
     state: VectorState, kind: str, positions: Sequence[int] | np.ndarray, dimension: int
 ) -> np.ndarray:
@@ -89,7 +97,7 @@ def vector_rows(
     if len(at) == 0:
         return np.zeros((0, dimension), dtype=np.float32)
     fd = state.sentence_fd if kind == "sentences" else state.passage_fd
-    if len(matrix) < vectors.PREAD_MIN_ROWS or fd < 0:
+    if not reads_rows(state, kind):
         return np.asarray(matrix[at])
     if int(at.max()) >= len(matrix):
         raise IndexError(f"vector row {int(at.max())} is past the {len(matrix)} mapped")
@@ -97,13 +105,19 @@ def vector_rows(
 
 
 def nearest(
-    state: VectorState, kind: str, query: np.ndarray, limit: int, dimension: int
+    state: VectorState,
+    kind: str,
+    query: np.ndarray,
+    limit: int,
+    dimension: int,
+    rows: Callable[[np.ndarray], np.ndarray] | None = None,
 ) -> list[tuple[int, float]]:
     """The ``limit`` rows nearest ``query`` by each search, merged: removed rows included.
 
     Rows past the ANN index's prefix are searched exactly; approximate hits are re-scored with
     their exact vectors: 8-bit codes find the neighbourhood, the float32 rows decide the order.
-    Best first; a position may come twice.
+    Best first; a position may come twice. ``rows`` reads vectors by position (default:
+    :func:`vector_rows`; a reader that keeps what it read passes its own).
     """
     matrix = state.sentence_vectors if kind == "sentences" else state.passage_vectors
     ann = state.sentence_ann if kind == "sentences" else state.passage_ann
@@ -112,7 +126,7 @@ def nearest(
     if ann is not None:
         approximate = np.sort([pos for pos, _ in vectors.ann_search(ann, query, limit)])
         if len(approximate):
-            rows = vector_rows(state, kind, approximate, dimension)
-            found += list(zip(approximate.tolist(), (rows @ query).tolist(), strict=True))
+            exact = rows(approximate) if rows else vector_rows(state, kind, approximate, dimension)
+            found += list(zip(approximate.tolist(), (exact @ query).tolist(), strict=True))
     found.sort(key=lambda hit: -hit[1])
     return found

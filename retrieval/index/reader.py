@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from retrieval.index import store, store_read
-from retrieval.index.mapped import VectorState, nearest, vector_rows
+from retrieval.index.mapped import VectorState, nearest, reads_rows, vector_rows
 from retrieval.index.rows import DocumentRow, PassageRow, SentenceRow, Stats, TermFacts
 from retrieval.index.shared import ROW_CACHE_ROWS, Shared
 from retrieval.index.view import Kind, TermCaches
@@ -46,6 +46,7 @@ class Reader:
         self._dense: dict[tuple[str, int], list[tuple[int, float]]] = {}
         self._dense_limit: dict[tuple[str, int], int] = {}
         self._queries: list[np.ndarray] = []  # keeps ids in ``_dense`` keys unique
+        self._vectors: dict[Kind, dict[int, np.ndarray]] = {"sentences": {}, "passages": {}}
 
     @property
     def current(self) -> bool:
@@ -72,7 +73,9 @@ class Reader:
         return found[:limit]
 
     def _search(self, kind: Kind, query: np.ndarray, limit: int) -> list[tuple[int, float]]:
-        found = nearest(self.state, kind, query, limit, self.dimension)
+        found = nearest(
+            self.state, kind, query, limit, self.dimension, lambda at: self._vector_rows(kind, at)
+        )
         fetch = self.sentences if kind == "sentences" else self.passages
         live = fetch([pos for pos, _ in found])
         seen: set[int] = set()
@@ -211,10 +214,26 @@ class Reader:
         return self.shared.text(self.conn, idx)
 
     def sentence_vectors(self, positions: Sequence[int]) -> np.ndarray:
-        return vector_rows(self.state, "sentences", positions, self.dimension)
+        return self._vector_rows("sentences", positions)
 
     def passage_vectors(self, positions: Sequence[int]) -> np.ndarray:
-        return vector_rows(self.state, "passages", positions, self.dimension)
+        return self._vector_rows("passages", positions)
+
+    def _vector_rows(self, kind: Kind, positions: Sequence[int] | np.ndarray) -> np.ndarray:
+        """Vectors at ``positions``. Where the file is read row by row (a large index), each
+        row is read once per answer: the dense search's re-scoring and the candidates' features
+        want many of the same rows (at a million sentences about 70 of some 460 reads)."""
+        if not reads_rows(self.state, kind):
+            return vector_rows(self.state, kind, positions, self.dimension)
+        kept = self._vectors[kind]
+        wanted = [int(p) for p in positions]
+        missing = [p for p in dict.fromkeys(wanted) if p not in kept]
+        if missing:
+            read = vector_rows(self.state, kind, missing, self.dimension)
+            kept.update(zip(missing, read, strict=True))
+        if not wanted:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        return np.stack([kept[p] for p in wanted])
 
     def same_passage(self, a: int, b: int) -> bool:
         """Whether sentence positions ``a`` and ``b`` are live and in one passage."""

@@ -19,7 +19,7 @@ from embeddings import Encoder
 from retrieval.config import EngineSettings
 from retrieval.engine import Engine
 from retrieval.errors import CorpusError, VerbatimError
-from retrieval.index import build_compact, build_embed, store
+from retrieval.index import build_compact, build_embed, store, vectors
 from retrieval.index import manifest as mf
 from retrieval.index.build import LOCK_FILE, _build_lock, build_index
 from retrieval.index.vectors import SENTENCES_FILE
@@ -320,6 +320,37 @@ def test_ivf_index_matches_exact_search(
     (corpus / "new.md").write_text("# Pancakes\n\nMix flour, eggs and milk to make pancakes.\n")
     build_index(corpus, ivf_dir, ivf_settings, encoder=encoder)  # a delta beside the IVF rows
     assert ivf.answer("How do you make pancakes?").quotes[0].source.id == "new.md"
+
+
+def test_rows_read_one_by_one_are_read_once_an_answer(
+    corpus: Path,
+    tmp_path: Path,
+    engine_settings: EngineSettings,
+    encoder: Encoder,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A large index reads vectors with pread, row by row: the dense search re-scoring its
+    approximate hits and the features of the candidates want many of the same rows, and each
+    is read once per answer; the answers are those of the memory-mapped rows."""
+    ivf_settings = engine_settings.model_copy(update={"index_type": "ivf"})
+    build_index(corpus, tmp_path / "ivf", ivf_settings, encoder=encoder)
+    questions = ("Who is Lynn Maalouf?", "How many civilians were killed in Mosul?")
+    mapped = Engine.open(tmp_path / "ivf", ivf_settings, encoder=encoder)
+    expected = [mapped.answer(q) for q in questions]
+    monkeypatch.setattr(vectors, "PREAD_MIN_ROWS", 0)  # every index reads rows one by one now
+    read: list[int] = []
+    real_read_rows = vectors.read_rows
+
+    def counting(fd: int, positions: np.ndarray, dimension: int) -> np.ndarray:
+        read.extend((fd, int(p)) for p in positions)
+        return real_read_rows(fd, positions, dimension)
+
+    monkeypatch.setattr(vectors, "read_rows", counting)
+    engine = Engine.open(tmp_path / "ivf", ivf_settings, encoder=encoder)
+    for question, answer in zip(questions, expected, strict=True):
+        read.clear()
+        assert engine.answer(question) == answer
+        assert read and len(read) == len(set(read))
 
 
 def test_removing_most_rows_compacts_into_a_new_generation(
