@@ -127,6 +127,12 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     answer = _engine(settings).answer(
         args.question, top_k=args.k, offset=args.offset, retriever=args.retriever
     )
+    if answer.status == "invalid_question":  # empty, too long, binary: the caller's mistake
+        if args.json:
+            print(render_json(answer))
+        else:
+            print(f"verbatim: {render_answer(answer)}", file=sys.stderr)
+        return EXIT_USAGE
     print(render_json(answer) if args.json else render_answer(answer))
     return EXIT_OK
 

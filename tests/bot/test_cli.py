@@ -69,6 +69,17 @@ def test_ask_json_decline_names_closest_topics(
     assert result["closest_topics"]
 
 
+@pytest.mark.parametrize("question", ["", "   ", "\x00\x01"])
+def test_a_question_that_is_no_question_exits_2_with_the_reason(
+    seeds_index: Path, question: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert cli.main(["ask", question, "--index", str(seeds_index)]) == cli.EXIT_USAGE
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err.startswith("verbatim: ")
+    assert cli.main(["ask", question, "--index", str(seeds_index), "--json"]) == cli.EXIT_USAGE
+    assert json.loads(capsys.readouterr().out)["status"] == "invalid_question"
+
+
 def test_ask_plain_text_shows_quote_and_citation(
     seeds_index: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
