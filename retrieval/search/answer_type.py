@@ -127,9 +127,9 @@ def _kind_tokens(sentence: str, kind: AnswerType) -> tuple[tuple[str, ...], ...]
             tuple(w.lower() for w in m.group().split()) for m in _FULL_NAME.finditer(sentence)
         )
     return tuple(
-        (m.group().lower(),)
+        (word,)
         for m in _CAPITALISED.finditer(sentence)
-        if m.group().lower() not in STOPWORDS and not _DATE.fullmatch(m.group().lower())
+        if (word := m.group().lower()) not in STOPWORDS and not _DATE.fullmatch(word)
     )
 
 
