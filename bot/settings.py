@@ -33,6 +33,7 @@ from retrieval.config import (
     EngineSettings,
     FetchPolicy,
     IndexType,
+    QuestionModel,
     Retriever,
     StoreKind,
 )
@@ -83,6 +84,7 @@ class Settings(BaseSettings):
     index_type: IndexType = "auto"
     encoder: EncoderBackend = "onnx-int8"
     encoder_spin: bool = True
+    encoder_questions: QuestionModel = "lean"
     passage_sentences: int = Field(6, ge=1, le=50)
     batch_size: int = Field(64, ge=1, le=4096)
     store: StoreKind = Field(
@@ -186,6 +188,7 @@ class Settings(BaseSettings):
             index_type=self.index_type,
             encoder=self.encoder,
             encoder_spin=self.encoder_spin,
+            encoder_questions=self.encoder_questions,
             passage_sentences=self.passage_sentences,
             batch_size=self.batch_size,
             store=self.store,

@@ -44,9 +44,11 @@ class OnnxEncoder:
         batch_size: int,
         threads: int | None = None,
         spin: bool = True,
+        run_lock: threading.Lock | None = None,
     ) -> None:
         """``spin``: intra-op threads wait for the next operator busily; processes that share
-        cores with their peers (Ray actors) want it off."""
+        cores with their peers (Ray actors) want it off. ``run_lock``: shared with the other
+        sessions of one process whose runs should take turns with this one's."""
         import onnxruntime
         from tokenizers import Tokenizer
 
@@ -76,7 +78,7 @@ class OnnxEncoder:
         self._pad_id = _pad_id(self._base_tokenizer, config.pad_token)
         self._tokenizers: dict[int, Tokenizer] = {}
         self._lock = threading.Lock()
-        self._run_lock = threading.Lock()
+        self._run_lock = run_lock or threading.Lock()
         self.config = config
         self.batch_size = batch_size
         self._tokenizer(config.max_seq_length)  # made now, so the first question is quick

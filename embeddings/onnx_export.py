@@ -9,6 +9,12 @@ feed-forward projections that read the GELU output stay in float: their inputs h
 that one per-tensor activation scale flattens, which moved nearest neighbours (cosine to the
 float model fell to 0.974 on SQuAD sentences; with them in float the minimum is 0.983).
 
+Questions have their own copy of the int8 file (:func:`prepare_questions`), made from it
+without torch: those six projections hold 8-bit weights in blocks of 32 (``MatMulNBits``), which
+keeps a question from reading 14 MB of float weights (measured on the SQuAD corpus, AMD EPYC
+with AVX-512 VNNI: warm answer p50 7.6 -> 7.1 ms). Documents keep the int8 file: there the
+same change made indexing 19% slower, since big batches are bound by arithmetic, not memory.
+
 This is the only module that imports torch on the ONNX path, and only while exporting.
 """
 
@@ -23,7 +29,7 @@ import os
 import sys
 import tempfile
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +46,10 @@ CACHE_ENV = "VERBATIM_CACHE_DIR"
 #: File suffix per ONNX backend; bump RECIPE when the export or quantisation changes output.
 ONNX_SUFFIXES = {"onnx-int8": "int8pc7", "onnx": "fp32"}
 RECIPE = 1
+#: The question file's suffix after the int8 one's; bump the number when its recipe changes.
+QUESTION_SUFFIX = "q8b32-1"
+#: Its 8-bit blocks: 32 weights share a scale (symmetric); activations in int8 (level 4).
+QUESTION_BITS, QUESTION_BLOCK, QUESTION_ACCURACY = 8, 32, 4
 OPSET = 17
 #: torch.export's exporter writes opset 18 or later.
 DYNAMO_MIN_OPSET = 18
@@ -66,6 +76,12 @@ def onnx_path(fingerprint: str, backend: str) -> Path:
     return cache_dir() / "onnx" / f"{fingerprint}-{ONNX_SUFFIXES[backend]}-r{RECIPE}.onnx"
 
 
+def question_path(fingerprint: str) -> Path:
+    """The cache file of the question model derived from the int8 one (may not exist yet)."""
+    base = onnx_path(fingerprint, "onnx-int8")
+    return base.with_name(f"{base.stem}-{QUESTION_SUFFIX}.onnx")
+
+
 def prepare(model: str = DEFAULT_MODEL, backend: str = "onnx-int8") -> Path:
     """Return the ONNX file for ``model`` under ``backend``, exporting it first if missing.
 
@@ -78,13 +94,45 @@ def prepare(model: str = DEFAULT_MODEL, backend: str = "onnx-int8") -> Path:
     folder = model_folder(model)
     read_model_config(folder)  # refuse what the ONNX path cannot run before exporting it
     target = onnx_path(weights_fingerprint(str(folder)), backend)
+    return _made_once(target, lambda: _export(model, folder, backend, target))
+
+
+def prepare_questions(model: str = DEFAULT_MODEL) -> Path:
+    """Return the int8 question file for ``model``, deriving it from the int8 file if missing.
+
+    Needs onnx and onnxruntime only (the int8 file itself may need torch the first time).
+    Safe across processes, as :func:`prepare` is.
+    """
+    int8 = prepare(model, "onnx-int8")
+    target = question_path(weights_fingerprint(str(model_folder(model))))
+
+    def derive() -> None:
+        print(f"preparing the question encoder once for {model} in {target}", file=sys.stderr)
+        with tempfile.TemporaryDirectory(dir=target.parent, prefix=".export-") as tmp:
+            made = Path(tmp) / "questions.onnx"
+            try:
+                quantize_questions(int8, made)
+            except Exception as exc:  # onnx and the quantiser raise many kinds
+                msg = (
+                    f"Cannot make the question encoder for {model} ({type(exc).__name__}: "
+                    f"{exc}). Encode questions with the documents' model instead: "
+                    "VERBATIM_ENCODER_QUESTIONS=same."
+                )
+                raise EncoderError(msg) from exc
+            os.replace(made, target)
+
+    return _made_once(target, derive)
+
+
+def _made_once(target: Path, make: Callable[[], None]) -> Path:
+    """``target``, made by ``make`` unless it exists; one process makes it, others wait."""
     if target.is_file():
         return target
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         with _locked(target.with_suffix(".lock")):
             if not target.is_file():  # else another process made it while we waited
-                _export(model, folder, backend, target)
+                make()
     except OSError as exc:
         msg = (
             f"Cannot write the ONNX encoder file {target} ({exc}). Set {CACHE_ENV} to a "
@@ -230,6 +278,43 @@ def quantize_int8(fp32: Path, out: Path) -> None:
         )
 
 
+def quantize_questions(int8: Path, out: Path) -> None:
+    """The int8 file with its float projections (:func:`post_activation_matmuls`) in 8 bits,
+    per block of 32 weights, multiplied in int8 (``MatMulNBits``, accuracy level 4).
+
+    Measured on AVX-512 VNNI against the int8 file, over SQuAD questions: a question 3.75 vs
+    4.34 ms (alternating, one process), cosine to it min 0.9890.
+    """
+    import onnx
+    from onnxruntime.quantization.matmul_nbits_quantizer import (
+        DefaultWeightOnlyQuantConfig,
+        MatMulNBitsQuantizer,
+    )
+
+    model = onnx.load(str(int8))
+    projections = post_activation_matmuls(model.graph)
+    if not projections:
+        raise EncoderError(f"{int8.name} has no float projections to quantise.")
+    config = DefaultWeightOnlyQuantConfig(
+        block_size=QUESTION_BLOCK,
+        is_symmetric=True,
+        accuracy_level=QUESTION_ACCURACY,
+        bits=QUESTION_BITS,
+    )
+    with _quiet_root_logger():
+        quantizer = MatMulNBitsQuantizer(
+            model,
+            bits=QUESTION_BITS,
+            block_size=QUESTION_BLOCK,
+            is_symmetric=True,
+            accuracy_level=QUESTION_ACCURACY,
+            nodes_to_include=projections,
+            algo_config=config,
+        )
+        quantizer.process()
+    quantizer.model.save_model_to_file(str(out), use_external_data_format=False)
+
+
 def post_activation_matmuls(graph: Any) -> list[str]:
     """Names of the MatMul nodes whose input comes (through elementwise ops) from a GELU."""
     producer = {output: node for node in graph.node for output in node.output}
@@ -295,6 +380,8 @@ def main(argv: list[str] | None = None) -> None:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     try:
         print(prepare(args.model, args.backend))
+        if args.backend == "onnx-int8":
+            prepare_questions(args.model)
     except EncoderError as exc:
         parser.exit(1, f"{exc}\n")
 

@@ -142,10 +142,11 @@ class RayEncoder(Encoder):
         self.block_texts = block_texts
         self._ray: Any = None
 
-    def load(self) -> RayEncoder:
-        """Load the model here (for the identity) and join the cluster; a second call does
-        nothing. Raises EncoderError when ray is not installed or the cluster is unreachable."""
-        super().load()
+    def load(self, *, questions: bool = False) -> RayEncoder:
+        """Load the model here (for the identity; ``questions``: the question model, which
+        runs here) and join the cluster; a second call does nothing. Raises EncoderError when
+        ray is not installed or the cluster is unreachable."""
+        super().load(questions=questions)
         self._join()
         return self
 

@@ -152,7 +152,7 @@ class LoadedIndex:
                 f"{exc}). Rebuild it with: {hint}"
             )
             raise IndexCorruptError(msg) from exc
-        encoder.load()
+        encoder.load(questions=True)  # what answering encodes with
         one_blas_thread()
         if encoder.identity.dimension != manifest.model.dimension:
             raise IndexMismatchError(

@@ -110,7 +110,7 @@ class MilvusIndex:
         index.load()
         index.terms.at(int(meta["version"]), LeveledClient(client, STRONG))
         index.metric = ms.guarded(settings.milvus_uri, lambda: vector_metric(client, index.names))
-        encoder.load()
+        encoder.load(questions=True)  # what answering encodes with
         if encoder.identity.dimension != manifest.model.dimension:
             raise IndexMismatchError(
                 f"The index in Milvus holds {manifest.model.dimension}-dimensional vectors but "

@@ -259,6 +259,7 @@ def test_a_quote_keeps_its_line_breaks_in_the_terminal() -> None:
         (["sources"], {"VERBATIM_MIN_RELEVANCE": "high"}, "VERBATIM_MIN_RELEVANCE"),
         (["sources"], {"VERBATIM_ALLOWED_USER_IDS": "1,me"}, "VERBATIM_ALLOWED_USER_IDS"),
         (["ask", "Who?"], {"VERBATIM_ENCODER_SPIN": "sometimes"}, "VERBATIM_ENCODER_SPIN"),
+        (["ask", "Who?"], {"VERBATIM_ENCODER_QUESTIONS": "fast"}, "VERBATIM_ENCODER_QUESTIONS"),
     ],
 )
 def test_bad_settings_are_one_clear_line(
@@ -288,6 +289,17 @@ def test_the_spin_setting_reaches_the_encoder(
     else:
         monkeypatch.setenv("VERBATIM_ENCODER_SPIN", value)
     assert new_encoder(Settings().engine()).spin is spin
+
+
+@pytest.mark.parametrize(("value", "lean"), [(None, True), ("lean", True), ("same", False)])
+def test_the_question_model_setting_reaches_the_encoder(
+    monkeypatch: pytest.MonkeyPatch, value: str | None, lean: bool
+) -> None:
+    if value is None:
+        monkeypatch.delenv("VERBATIM_ENCODER_QUESTIONS", raising=False)
+    else:
+        monkeypatch.setenv("VERBATIM_ENCODER_QUESTIONS", value)
+    assert new_encoder(Settings().engine()).lean_questions is lean
 
 
 def _run_python(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:

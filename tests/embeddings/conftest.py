@@ -54,3 +54,19 @@ def squad_paragraphs() -> list[str]:
         pytest.skip("shared/data/squad-v2.0-dev.json is not beside the checkout")
     data = json.loads(path.read_text(encoding="utf-8"))
     return [p["context"] for article in data["data"] for p in article["paragraphs"]]
+
+
+@pytest.fixture(scope="session")
+def squad_questions() -> list[str]:
+    """Every distinct SQuAD 2.0 dev question (about 11,900), in the file's order."""
+    path = next((p for p in SQUAD_CANDIDATES if p.is_file()), None)
+    if path is None:
+        pytest.skip("shared/data/squad-v2.0-dev.json is not beside the checkout")
+    data = json.loads(path.read_text(encoding="utf-8"))
+    questions = (
+        qa["question"].strip()
+        for article in data["data"]
+        for paragraph in article["paragraphs"]
+        for qa in paragraph["qas"]
+    )
+    return list(dict.fromkeys(q for q in questions if q))
