@@ -116,8 +116,9 @@ def concatenate(parts: Sequence[TrainingSet]) -> TrainingSet:
     )
 
 
-def save_cached(path: Path, data: TrainingSet) -> None:
-    """Keep gathered features for another run over the same questions and features."""
+def save_cached(path: Path, data: TrainingSet, source: str) -> None:
+    """Keep gathered features for another run over the same questions and features;
+    ``source`` names what made them (the encoder, its variant, how it encodes questions)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     np.savez(
         path,
@@ -126,17 +127,26 @@ def save_cached(path: Path, data: TrainingSet) -> None:
         question=data.question,
         ids=np.array([q.id for q in data.questions]),
         names=np.array(FEATURES),
+        source=np.array(source),
     )
 
 
-def load_cached(path: Path, questions: Sequence[Any]) -> TrainingSet | None:
-    """Features kept by :func:`save_cached`, if they were gathered for these questions."""
+def load_cached(path: Path, questions: Sequence[Any], source: str) -> TrainingSet | None:
+    """Features kept by :func:`save_cached`, if they were gathered for these questions by
+    the same ``source``."""
     if not path.exists():
         return None
     kept = np.load(path)
-    if list(kept["names"]) != list(FEATURES) or list(kept["ids"]) != [q.id for q in questions]:
+    same = (
+        list(kept["names"]) == list(FEATURES)
+        and list(kept["ids"]) == [q.id for q in questions]
+        and "source" in kept
+        and str(kept["source"]) == source
+    )
+    if not same:
         print(
-            f"{path} holds features of other questions or another version: gathering again",
+            f"{path} holds features of other questions, another encoder or another version: "
+            "gathering again",
             file=sys.stderr,
         )
         return None

@@ -170,6 +170,14 @@ def main(argv: list[str] | None = None) -> int:
         help="how the model encodes (as VERBATIM_ENCODER)",
     )
     parser.add_argument(
+        "--questions",
+        default="same",
+        choices=("lean", "same"),
+        help="how questions are encoded while gathering features (as "
+        "VERBATIM_ENCODER_QUESTIONS); default: with the documents' model, the reference that "
+        "the lean question model approximates",
+    )
+    parser.add_argument(
         "--no-off-topic",
         action="store_true",
         help="train without questions asked of a corpus lacking their article",
@@ -194,7 +202,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.limit:
         questions = tuple(questions[i * len(questions) // args.limit] for i in range(args.limit))
     settings = EngineSettings.model_validate(
-        {"progress": False, "model": args.model, "encoder": args.encoder}
+        {
+            "progress": False,
+            "model": args.model,
+            "encoder": args.encoder,
+            "encoder_questions": args.questions,
+        }
     )
     encoder = new_encoder(settings)
     build_index(list(documents), args.index, settings, encoder=encoder)
@@ -204,11 +217,13 @@ def main(argv: list[str] | None = None) -> int:
         "dimension": trained_for.dimension,
         "fingerprint": trained_for.fingerprint,
         "variant": trained_for.variant,
+        "questions": "lean" if encoder.lean_questions else "same",
     }
+    source = json.dumps(encoder_info, sort_keys=True)
     fold_of = assign_folds(
         [q.sources[0] if q.sources else q.id for q in questions], args.folds, args.seed
     )
-    data = load_cached(args.cache, questions) if args.cache else None
+    data = load_cached(args.cache, questions, source) if args.cache else None
     if data is None:
         index = open_index(args.index, settings, encoder=encoder)
         started = time.perf_counter()
@@ -220,17 +235,17 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         if args.cache:
-            save_cached(args.cache, data)
+            save_cached(args.cache, data, source)
 
     off = None
     if not args.no_off_topic:
         expected = off_topic_questions(questions, fold_of)
         off_cache = args.cache.with_name(args.cache.stem + "-off-topic.npz") if args.cache else None
-        off = load_cached(off_cache, expected) if off_cache else None
+        off = load_cached(off_cache, expected, source) if off_cache else None
         if off is None:
             off = off_topic(documents, questions, fold_of, args.index, settings, encoder)
             if off_cache:
-                save_cached(off_cache, off)
+                save_cached(off_cache, off, source)
     raw, models = held_out(data, fold_of, args.folds, args.seed)
     answerable = np.array([q.answerable for q in data.questions])
     scored = scored_mask(data)

@@ -121,3 +121,38 @@ def test_training_writes_a_usable_reproducible_model_and_its_folds(tmp_path: Pat
 def test_missing_folds_are_told_clearly(tmp_path: Path) -> None:
     with pytest.raises(QuestionSetError, match=r"retrieval\.learn\.train --folds-dir"):
         load_folds(tmp_path)
+
+
+def test_cached_features_are_reused_only_for_the_same_encoding(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Features gathered with the documents' model must not train a model for lean questions."""
+    squad = _squad(tmp_path / "tiny.json")
+    cache = tmp_path / "features.npz"
+    args = ["--squad", str(squad), "--index", str(tmp_path / "index"), "--folds", "2"]
+    args += ["--cache", str(cache)]
+    assert main([*args, "--out", str(tmp_path / "a.json")]) == 0
+    assert cache.is_file() and "gathering again" not in capsys.readouterr().err
+    assert main([*args, "--out", str(tmp_path / "b.json")]) == 0
+    assert "gathering again" not in capsys.readouterr().err
+    assert (tmp_path / "a.json").read_text() == (tmp_path / "b.json").read_text()
+    assert load_ranker(tmp_path / "a.json").encoder["questions"] == "same"
+    assert main([*args, "--questions", "lean", "--out", str(tmp_path / "c.json")]) == 0
+    err = capsys.readouterr().err
+    assert err.count("another encoder") == 2  # the features and the off-topic ones
+    assert load_ranker(tmp_path / "c.json").encoder["questions"] == "lean"
+
+
+def test_another_seed_between_two_runs_changes_nothing(tmp_path: Path) -> None:
+    """Off-topic halves of other folds get their own fresh index, never one updated from the
+    last split (int8 vectors depend on their batch-mates, so an update is not a rebuild)."""
+    squad = _squad(tmp_path / "tiny.json")
+    args = ["--squad", str(squad), "--index", str(tmp_path / "index"), "--folds", "2"]
+    first, second = tmp_path / "a.json", tmp_path / "b.json"
+    assert main([*args, "--out", str(first)]) == 0
+    splits = {p.name for p in tmp_path.iterdir() if p.is_dir() and p.name.startswith("index-")}
+    assert len(splits) == 2
+    assert main([*args, "--seed", "3", "--out", str(tmp_path / "other.json")]) == 0
+    assert main([*args, "--out", str(second)]) == 0
+    assert first.read_text() == second.read_text()
+    assert len({p.name for p in tmp_path.iterdir() if p.name.startswith("index-")}) == 4
