@@ -156,7 +156,7 @@ def phase_recall(index: Path) -> dict[str, float]:
 
     engine = Engine.open(index, _settings())
     questions = _questions()
-    query_vectors = engine.index.encoder.encode(questions)
+    query_vectors = [engine.index.encoder.encode_question(q) for q in questions]  # as asked
     result: dict[str, float] = {}
     with engine.index.reader() as reader:
         matrix = reader.state.sentence_vectors
