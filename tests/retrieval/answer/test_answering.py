@@ -57,6 +57,15 @@ def test_off_topic_questions_are_declined_with_topics(seeds_engine: Engine) -> N
         assert answer.closest_topics and all(answer.closest_topics)
 
 
+def test_an_answer_given_names_no_topics_and_a_raw_one_keeps_them(seeds_engine: Engine) -> None:
+    """Topics are for declines; a raw answer (no threshold) keeps them for apply_threshold."""
+    question = "Who is Amnesty International's Middle East research director?"
+    given = seeds_engine.answer(question)
+    assert given.answered and given.closest_topics == ()
+    raw = seeds_engine.answer(question, min_relevance=-math.inf)
+    assert raw.answered and raw.closest_topics
+
+
 @pytest.mark.parametrize(
     "question",
     [q["question"] for q in _questions("hostile_questions.jsonl")],
