@@ -23,7 +23,7 @@ from __future__ import annotations
 import os
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple, Protocol
@@ -181,15 +181,7 @@ class Encoder:
         loaded = self._loaded
         if loaded is not None:
             return loaded
-        with self._lock:
-            if self._loaded is None:
-                os.environ.setdefault("HF_HUB_OFFLINE", "1")
-                os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-                os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-                path = resolve_model_path(self.model_name)
-                impl = self._load_torch(path) if self.backend == "torch" else self._load_onnx()
-                self._loaded = _Loaded(impl, self._identity(path, impl))
-            return self._loaded
+        return self._load_once("_loaded", self._load_documents)
 
     def _ensure_questions(self) -> _Loaded:
         """The backend :meth:`encode_one` uses, loaded once (the documents' one unless lean)."""
@@ -198,16 +190,29 @@ class Encoder:
         loaded = self._questions_loaded
         if loaded is not None:
             return loaded
-        with self._lock:
-            if self._questions_loaded is None:
-                os.environ.setdefault("HF_HUB_OFFLINE", "1")
-                os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-                from embeddings.onnx_export import prepare_questions
+        return self._load_once("_questions_loaded", self._load_questions)
 
+    def _load_once(self, slot: str, load: Callable[[str], _Backend]) -> _Loaded:
+        """Fill ``slot`` (``_loaded`` or ``_questions_loaded``) by ``load``, once: a thread
+        that comes while another loads waits for it."""
+        with self._lock:
+            if getattr(self, slot) is None:
+                os.environ.setdefault("HF_HUB_OFFLINE", "1")
+                os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+                os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
                 path = resolve_model_path(self.model_name)
-                impl = self._load_onnx(prepare_questions(self.model_name))
-                self._questions_loaded = _Loaded(impl, self._identity(path, impl))
-            return self._questions_loaded
+                impl = load(path)
+                setattr(self, slot, _Loaded(impl, self._identity(path, impl)))
+            loaded: _Loaded = getattr(self, slot)
+            return loaded
+
+    def _load_documents(self, path: str) -> _Backend:
+        return self._load_torch(path) if self.backend == "torch" else self._load_onnx()
+
+    def _load_questions(self, _path: str) -> _Backend:
+        from embeddings.onnx_export import prepare_questions
+
+        return self._load_onnx(prepare_questions(self.model_name))
 
     def _identity(self, path: str, impl: _Backend) -> ModelIdentity:
         return ModelIdentity(

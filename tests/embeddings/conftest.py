@@ -33,10 +33,7 @@ def squad_sentences() -> list[str]:
     """Every sentence of every SQuAD 2.0 dev context, as sentencex splits them (about 6k)."""
     import sentencex
 
-    path = next((p for p in SQUAD_CANDIDATES if p.is_file()), None)
-    if path is None:
-        pytest.skip("shared/data/squad-v2.0-dev.json is not beside the checkout")
-    data = json.loads(path.read_text(encoding="utf-8"))
+    data = _squad()
     contexts = [p["context"] for article in data["data"] for p in article["paragraphs"]]
     return [
         sentence.strip()
@@ -49,20 +46,14 @@ def squad_sentences() -> list[str]:
 @pytest.fixture(scope="session")
 def squad_paragraphs() -> list[str]:
     """Every SQuAD 2.0 dev context (about 1,200 paragraphs), in the file's order."""
-    path = next((p for p in SQUAD_CANDIDATES if p.is_file()), None)
-    if path is None:
-        pytest.skip("shared/data/squad-v2.0-dev.json is not beside the checkout")
-    data = json.loads(path.read_text(encoding="utf-8"))
+    data = _squad()
     return [p["context"] for article in data["data"] for p in article["paragraphs"]]
 
 
 @pytest.fixture(scope="session")
 def squad_questions() -> list[str]:
     """Every distinct SQuAD 2.0 dev question (about 11,900), in the file's order."""
-    path = next((p for p in SQUAD_CANDIDATES if p.is_file()), None)
-    if path is None:
-        pytest.skip("shared/data/squad-v2.0-dev.json is not beside the checkout")
-    data = json.loads(path.read_text(encoding="utf-8"))
+    data = _squad()
     questions = (
         qa["question"].strip()
         for article in data["data"]
@@ -70,3 +61,11 @@ def squad_questions() -> list[str]:
         for qa in paragraph["qas"]
     )
     return list(dict.fromkeys(q for q in questions if q))
+
+
+def _squad() -> dict:
+    """The SQuAD 2.0 dev file beside the checkout, parsed (the test skips without it)."""
+    path = next((p for p in SQUAD_CANDIDATES if p.is_file()), None)
+    if path is None:
+        pytest.skip("shared/data/squad-v2.0-dev.json is not beside the checkout")
+    return json.loads(path.read_text(encoding="utf-8"))
