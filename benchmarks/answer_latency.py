@@ -26,6 +26,7 @@ from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
+from benchmarks import engine_settings
 from retrieval.config import EngineSettings, new_encoder
 from retrieval.engine import Engine
 from retrieval.index.build import build_index
@@ -110,7 +111,7 @@ def main() -> None:
     parser.add_argument("--squad-questions", type=int, default=2000)
     parser.add_argument("--squad-index", type=Path, default=None)
     args = parser.parse_args()
-    settings = EngineSettings(progress=False)
+    settings = engine_settings()
     seeds(args.index, args.rounds, settings)
     if args.squad_questions <= 0:
         return

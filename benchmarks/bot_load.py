@@ -29,12 +29,12 @@ from pathlib import Path
 
 from pydantic import SecretStr
 
+from benchmarks import engine_settings as benchmark_settings
 from bot.settings import Settings
 from bot.telegram.app import build_application
 from bot.telegram.ratelimit import RetryingRateLimiter
 from bot.telegram.runner import Polling, run_bot
 from bot.telegram.services import Services
-from retrieval.config import EngineSettings
 from retrieval.engine import Engine
 from retrieval.errors import VerbatimError
 from retrieval.index.build import build_index
@@ -185,7 +185,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
-    engine_settings = EngineSettings(progress=False)
+    engine_settings = benchmark_settings()
     with tempfile.TemporaryDirectory(prefix="verbatim-bot-load-") as tmp:
         workdir = Path(tmp)
         index = args.index

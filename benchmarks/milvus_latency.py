@@ -33,8 +33,8 @@ from typing import Any
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-from embeddings import Encoder
-from retrieval.config import EngineSettings
+from benchmarks import engine_settings
+from retrieval.config import new_encoder
 from retrieval.engine import Engine
 from retrieval.evaluation.matching import contains_answer
 from retrieval.evaluation.questions import load_questions
@@ -145,8 +145,8 @@ def main() -> None:
     warmup = questions[: max(0, args.warmup)]
     questions = questions[len(warmup) :][: args.limit]
     index = args.index or Path(tempfile.mkdtemp(prefix="verbatim-bench-")) / "index"
-    embedded_settings = EngineSettings(progress=False)
-    encoder = Encoder(embedded_settings.model, backend=embedded_settings.encoder)
+    embedded_settings = engine_settings(store="embedded")
+    encoder = new_encoder(embedded_settings)
     count_calls()
     with milvus_server(args.uri) as (uri, server):
         settings = embedded_settings.model_copy(
@@ -160,9 +160,7 @@ def main() -> None:
             "milvus": Engine.open(
                 index,
                 settings,
-                encoder=Encoder(embedded_settings.model, backend=embedded_settings.encoder)
-                if args.own_encoders
-                else encoder,
+                encoder=new_encoder(embedded_settings) if args.own_encoders else encoder,
             ),
         }
         timings: dict[str, list[float]] = {name: [] for name in stores}

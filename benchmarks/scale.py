@@ -50,9 +50,9 @@ def _percentile(values: list[float], share: float) -> float:
 
 
 def _settings(**changes: object):
-    from retrieval.config import EngineSettings
+    from benchmarks import engine_settings
 
-    return EngineSettings(progress=False, **changes)  # type: ignore[arg-type]
+    return engine_settings(**changes)
 
 
 class StandinEncoder:

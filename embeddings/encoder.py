@@ -13,8 +13,9 @@ make the ONNX file when it is not cached yet (see :mod:`embeddings.onnx_export`)
 
 Under ``onnx-int8``, questions (:meth:`Encoder.encode_one`) go through a leaner copy of the
 model by default (``questions="lean"``, :func:`embeddings.onnx_export.prepare_questions`):
-quicker for one short text, and close to the documents' vectors (cosine min 0.989 over SQuAD
-questions). It is loaded on first use, so a build never loads it and a cold ``verbatim ask``
+quicker for one short text, and as close to the float32 model as the documents' int8 one
+(over the 11,864 SQuAD 2.0 dev questions, cosine min 0.987, mean 0.996; the int8 file 0.985,
+0.996). It is loaded on first use, so a build never loads it and a cold ``verbatim ask``
 loads only it.
 """
 
