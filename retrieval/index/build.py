@@ -49,7 +49,7 @@ from retrieval.errors import (
     rebuild_hint,
 )
 from retrieval.index import manifest as mf
-from retrieval.index import store
+from retrieval.index import row_files, store
 from retrieval.index.build_generations import remove_stale
 from retrieval.index.build_report import BuildReport, Log
 from retrieval.index.build_write import new_generation, update_in_place
@@ -107,7 +107,11 @@ def _current(index_dir: Path, settings: EngineSettings) -> tuple[mf.Manifest | N
             conn.execute("SELECT COUNT(*) FROM meta").fetchone()
             if conn.execute("PRAGMA quick_check").fetchone()[0] != "ok":
                 return None, "the store is damaged"
-    except sqlite3.Error as exc:
+            if row_files.enabled(conn):
+                damaged = row_files.problem(generation, store.stats(conn))
+                if damaged:
+                    return None, f"the row files are damaged ({damaged})"
+    except (sqlite3.Error, ValueError) as exc:
         return None, f"the store is unreadable ({exc})"
     return current, None
 

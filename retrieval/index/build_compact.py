@@ -157,4 +157,6 @@ def _write_copied(
     items = [item for item, _s, _p in batch]
     keys = {a: acronym_key(a, language) for item in items for a, _name in item.acronyms}
     with transaction(conn):
-        store_write.insert_documents(conn, items, acronym_key=keys, language=language)
+        store_write.insert_documents(
+            conn, items, acronym_key=keys, language=language, folder=folder
+        )

@@ -2,7 +2,8 @@
 
 Memory stays bounded: documents go ``CHUNK_SENTENCES`` sentences at a time, and their texts to
 the encoder at most about ``ENCODE_SLICE_CHARS`` characters at a time. Each chunk's vectors are
-appended to the vector files before its rows are inserted (the store counts only committed rows).
+appended to the vector files before its rows are inserted (the store counts only committed rows),
+and its rows to the row files (``row_files``) as they are inserted.
 """
 
 from __future__ import annotations
@@ -155,9 +156,13 @@ def _write_chunk(
     keys = {a: acronym_key(a, language) for item in items for a, _name in item.acronyms}
     if batched:
         with transaction(conn):
-            store_write.insert_documents(conn, items, acronym_key=keys, language=language)
+            store_write.insert_documents(
+                conn, items, acronym_key=keys, language=language, folder=folder
+            )
     else:
-        store_write.insert_documents(conn, items, acronym_key=keys, language=language)
+        store_write.insert_documents(
+            conn, items, acronym_key=keys, language=language, folder=folder
+        )
 
 
 def _encode(encoder: Encoder, texts: list[str], *, max_tokens: int | None = None) -> np.ndarray:

@@ -17,7 +17,7 @@ from pathlib import Path
 from embeddings import Encoder
 from retrieval.config import EngineSettings
 from retrieval.errors import VerbatimError
-from retrieval.index import build_compact, store, store_write, vectors
+from retrieval.index import build_compact, row_files, store, store_write, vectors
 from retrieval.index import manifest as mf
 from retrieval.index.build_ann import fit_vector_index, note_dead, remove_orphans
 from retrieval.index.build_changes import REREAD_MESSAGE, Plan, plan_changes, resplit_changes
@@ -71,6 +71,8 @@ def update_in_place(
                 (vectors.PASSAGES_FILE, before.passage_rows),
             ):
                 vectors.truncate(generation / name, rows, dim)
+            if row_files.enabled(conn):
+                row_files.truncate(generation, before)
             conn.execute("BEGIN IMMEDIATE")
             try:
                 removed = store_write.delete_documents(conn, sorted(plan.drop), language=language)

@@ -1,4 +1,4 @@
-"""The vectors one store version maps: rows of the vector files and the ANN indexes over them.
+"""What one store version maps: rows of the vector files, the ANN indexes over them, row files.
 
 A :class:`VectorState` is read when a reader first sees a store version (``LoadedIndex``) and
 never changes; an ANN index file the previous version already loaded is kept, not read again.
@@ -15,7 +15,8 @@ from typing import Any
 import numpy as np
 
 from retrieval.errors import IndexCorruptError
-from retrieval.index import store, vectors
+from retrieval.index import row_files, store, vectors
+from retrieval.index.row_files import RowFiles
 from retrieval.index.rows import Stats
 
 
@@ -36,6 +37,8 @@ class VectorState:
     #: Open descriptors of the vector files, for reading scattered rows without the map.
     sentence_fd: int
     passage_fd: int
+    #: The version's row files, or None for a store that keeps its rows in SQLite only.
+    rows: RowFiles | None = None
 
 
 def read_state(
@@ -77,6 +80,7 @@ def read_state(
         passage_ann_file=anns["passage"][2],
         sentence_fd=fd(generation / vectors.SENTENCES_FILE),
         passage_fd=fd(generation / vectors.PASSAGES_FILE),
+        rows=row_files.open_files(conn, generation, current),
     )
 
 

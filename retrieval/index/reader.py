@@ -1,13 +1,15 @@
 """One answer's view of the embedded store: one SQLite snapshot, its vectors, rows read once.
 
 :class:`Reader` is the embedded store's :class:`~retrieval.index.view.IndexView`. Rows come
-from this answer's cache, else the index's (``Shared``), else SQLite in one query.
+from this answer's cache, else the index's (``Shared``), else the row files (``row_files``) or,
+for a store without them, SQLite in one query.
 """
 
 from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable, Sequence
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -141,18 +143,19 @@ class Reader:
 
     def sentences(self, positions: Sequence[int]) -> dict[int, SentenceRow | None]:
         """Rows of ``positions`` (None for a removed or unknown one)."""
-        return self._rows_at(
-            positions, self._sentences, self.shared.sentences, store_read.sentence_rows
-        )
+        files = self.state.rows
+        read = files.sentences if files else partial(store_read.sentence_rows, self.conn)
+        return self._rows_at(positions, self._sentences, self.shared.sentences, read)
 
     def _rows_at(
         self,
         positions: Sequence[int],
         known: dict[int, Any],
         shared: dict[int, Any],
-        read: Callable[[sqlite3.Connection, Sequence[int]], Sequence[Any]],
+        read: Callable[[Sequence[int]], Sequence[Any]],
     ) -> dict[int, Any]:
-        """Rows from this answer's cache, else the index's, else the store (one query)."""
+        """Rows from this answer's cache, else the index's, else ``read`` (the row files or
+        one SQLite query)."""
         missing = []
         for pos in positions:
             if pos not in known:
@@ -162,7 +165,7 @@ class Reader:
                 else:
                     known[pos] = row
         if missing:
-            found = {row.pos: row for row in read(self.conn, missing)}
+            found = {row.pos: row for row in read(missing)}
             self._share(shared, found)
             for pos in missing:
                 known[pos] = found.get(pos)
@@ -184,9 +187,9 @@ class Reader:
 
     def passages(self, positions: Sequence[int]) -> dict[int, PassageRow | None]:
         """Rows of ``positions`` (None for a removed or unknown one)."""
-        return self._rows_at(
-            positions, self._passages, self.shared.passages, store_read.passage_rows
-        )
+        files = self.state.rows
+        read = files.passages if files else partial(store_read.passage_rows, self.conn)
+        return self._rows_at(positions, self._passages, self.shared.passages, read)
 
     def document(self, idx: int) -> DocumentRow:
         row = self._documents.get(idx)

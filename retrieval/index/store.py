@@ -91,6 +91,11 @@ CREATE TABLE IF NOT EXISTS acronyms (
 CREATE INDEX IF NOT EXISTS acronyms_by_term ON acronyms(term);
 CREATE INDEX IF NOT EXISTS acronyms_by_key ON acronyms(key);
 CREATE INDEX IF NOT EXISTS acronyms_by_doc ON acronyms(doc);
+CREATE TABLE IF NOT EXISTS removed_rows (
+    kind TEXT NOT NULL,
+    first INTEGER NOT NULL,
+    count INTEGER NOT NULL
+);
 """
 #: English full text reads the sentences' own text; other languages index their stems, which
 #: no table holds, so their sentence table is contentless like the passages'.

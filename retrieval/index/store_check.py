@@ -12,7 +12,7 @@ import contextlib
 import sqlite3
 from pathlib import Path
 
-from retrieval.index import store
+from retrieval.index import row_files, store
 
 #: Tables whose INTEGER columns are all positions and counts that must hold a whole number.
 POSITION_TABLES = ("documents", "sentences", "passages")
@@ -22,12 +22,12 @@ def store_problem(path: Path) -> str | None:
     """What is wrong with the store at ``path`` in plain words, or None when nothing is found."""
     try:
         with contextlib.closing(store.connect(path, readonly=True)) as conn:
-            return _problem(conn)
+            return _problem(conn, path.parent)
     except sqlite3.Error as exc:
         return f"{type(exc).__name__}: {exc}"
 
 
-def _problem(conn: sqlite3.Connection) -> str | None:
+def _problem(conn: sqlite3.Connection, folder: Path) -> str | None:
     missing = store.missing_tables(conn)
     if missing:
         return f"its store lacks {', '.join(missing)}"
@@ -50,4 +50,6 @@ def _problem(conn: sqlite3.Connection) -> str | None:
         row = conn.execute(f"SELECT rowid FROM {table} WHERE {wrong} LIMIT 1").fetchone()
         if row is not None:
             return f"row {row[0]} of {table} lacks a position or count"
+    if row_files.enabled(conn):
+        return row_files.problem(folder, store.stats(conn), text=True)
     return None

@@ -11,8 +11,10 @@ import sqlite3
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
-from retrieval.index.rows import term_string
+from retrieval.index import row_files
+from retrieval.index.rows import PassageRow, SentenceRow, term_string
 from retrieval.index.store import IN_CHUNK, pages_column, set_meta, stats
 from retrieval.split.language import ENGLISH, Language
 from retrieval.types import Document, Passage, Sentence
@@ -105,6 +107,8 @@ def delete_documents(
             )
             df.update((term, 1) for term in terms.split())
             passage_positions.append(pos)
+        row_files.note_removed(conn, "sentences", s0, ns)
+        row_files.note_removed(conn, "passages", p0, np_)
         conn.execute("DELETE FROM sentences WHERE pos BETWEEN ? AND ?", (s0, s0 + ns - 1))
         conn.execute("DELETE FROM passages WHERE pos BETWEEN ? AND ?", (p0, p0 + np_ - 1))
         conn.execute("DELETE FROM acronyms WHERE doc = ?", (idx,))
@@ -160,13 +164,19 @@ def insert_documents(
     *,
     acronym_key: dict[str, str],
     language: Language = ENGLISH,
+    folder: Path | None = None,
 ) -> tuple[int, int]:
     """Store documents at the next free positions; return the first sentence/passage position.
 
     ``acronym_key`` maps an acronym to its stemmed lower-case form (how a question spells it);
     ``language`` is the store's, whose full-text tables hold ``Language.fts_text`` of each row.
+    ``folder`` is the store's generation folder: with it the rows also go to its row files
+    (``row_files``), durably before the caller commits.
     """
     fts_text = language.fts_text
+    to_files = folder is not None and row_files.start_if_empty(conn)
+    all_sentences: list[SentenceRow] = []
+    all_passages: list[PassageRow] = []
     current = stats(conn)
     s_next, p_next = current.sentence_rows, current.passage_rows
     first = (s_next, p_next)
@@ -195,45 +205,50 @@ def insert_documents(
                 len(item.passages),
             ),
         )
-        idx = cur.lastrowid
+        idx = int(cur.lastrowid or 0)
+        sentence_rows = [
+            SentenceRow(
+                s_next + s.ordinal,
+                idx,
+                s.ordinal,
+                p_next + s.passage,
+                s.start,
+                s.end,
+                s.text,
+                term_string(terms),
+            )
+            for s, terms in zip(item.sentences, item.sentence_terms, strict=True)
+        ]
         conn.executemany(
             "INSERT INTO sentences (pos, doc, ordinal, passage, start, end, text, terms) "
             "VALUES (?,?,?,?,?,?,?,?)",
-            [
-                (
-                    s_next + s.ordinal,
-                    idx,
-                    s.ordinal,
-                    p_next + s.passage,
-                    s.start,
-                    s.end,
-                    s.text,
-                    term_string(terms),
-                )
-                for s, terms in zip(item.sentences, item.sentence_terms, strict=True)
-            ],
+            sentence_rows,
         )
         conn.executemany(
             "INSERT INTO sentences_fts (rowid, text) VALUES (?, ?)",
             [(s_next + s.ordinal, fts_text(s.text)) for s in item.sentences],
         )
+        passage_rows = [
+            PassageRow(
+                p_next + p.ordinal,
+                idx,
+                p.ordinal,
+                p.start,
+                p.end,
+                s_next + p.first_sentence,
+                s_next + p.last_sentence,
+                term_string(terms),
+            )
+            for p, terms in zip(item.passages, item.passage_terms, strict=True)
+        ]
         conn.executemany(
             "INSERT INTO passages (pos, doc, ordinal, start, end, first, last, terms) "
             "VALUES (?,?,?,?,?,?,?,?)",
-            [
-                (
-                    p_next + p.ordinal,
-                    idx,
-                    p.ordinal,
-                    p.start,
-                    p.end,
-                    s_next + p.first_sentence,
-                    s_next + p.last_sentence,
-                    term_string(terms),
-                )
-                for p, terms in zip(item.passages, item.passage_terms, strict=True)
-            ],
+            passage_rows,
         )
+        if to_files:
+            all_sentences.extend(sentence_rows)
+            all_passages.extend(passage_rows)
         conn.executemany(
             "INSERT INTO passages_fts (rowid, text) VALUES (?, ?)",
             [(p_next + p.ordinal, fts_text(doc.text[p.start : p.end])) for p in item.passages],
@@ -256,6 +271,8 @@ def insert_documents(
         n_p += len(item.passages)
     if df:
         _add_df(conn, df, sign=1)
+    if folder is not None and to_files:
+        row_files.append(folder, all_sentences, all_passages)
     after = stats(conn)
     set_meta(
         conn,

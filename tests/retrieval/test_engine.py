@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import shutil
 import sqlite3
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, cast
 
+import numpy as np
 import pytest
 
 from embeddings import Encoder
@@ -15,7 +17,7 @@ from retrieval.config import EngineSettings
 from retrieval.engine import Engine
 from retrieval.errors import IndexCorruptError, StoreUnavailableError
 from retrieval.index import manifest as mf
-from retrieval.index import store
+from retrieval.index import row_files, store
 from retrieval.index.build import build_index
 from tests.support.milvus import MilvusServer
 
@@ -80,10 +82,9 @@ def _damage(index: Path, statement: str, *, loosen: tuple[str, str] | None = Non
     ("statement", "loosen", "expected"),
     [
         ("DROP TABLE sentences_fts", None, "sentences_fts"),
-        ("UPDATE sentences SET start = NULL", ("sentences", "start"), "lacks a position"),
-        ("UPDATE passages SET first = NULL", ("passages", "first"), "lacks a position"),
+        ("UPDATE documents SET first_sentence = NULL", ("documents", "first_sentence"), "lacks"),
     ],
-    ids=["dropped-fts", "null-sentence-start", "null-passage-first"],
+    ids=["dropped-fts", "null-first-sentence"],
 )
 def test_running_engine_reports_a_store_damaged_under_it(
     index: Path,
@@ -95,6 +96,39 @@ def test_running_engine_reports_a_store_damaged_under_it(
 ) -> None:
     engine = Engine.open(index, engine_settings, encoder=encoder)
     _damage(index, statement, loosen=loosen)
+    with pytest.raises(IndexCorruptError) as caught:
+        engine.answer(QUESTION)
+    assert expected in caught.value.message and "--rebuild" in caught.value.message
+
+
+def _garble_splits(folder: Path) -> None:
+    path = row_files.fields_path(folder, "sentences")
+    records = np.fromfile(path, dtype="<i8").reshape(-1, row_files.FIELDS)
+    records[:, 5] = 1 << 40  # every text longer than its strings
+    with path.open("r+b") as handle:  # in place: the running engine maps this file
+        handle.write(records.tobytes())
+
+
+def _garble_strings(folder: Path) -> None:
+    path = row_files.strings_path(folder, "passages")
+    with path.open("r+b") as handle:
+        handle.write(b"\xff" * path.stat().st_size)
+
+
+@pytest.mark.parametrize(
+    ("damage", "expected"),
+    [(_garble_splits, "does not fit its strings"), (_garble_strings, "is not UTF-8")],
+    ids=["sentence-records", "passage-strings"],
+)
+def test_running_engine_reports_row_files_damaged_under_it(
+    index: Path,
+    engine_settings: EngineSettings,
+    encoder: Encoder,
+    damage: Callable[[Path], None],
+    expected: str,
+) -> None:
+    engine = Engine.open(index, engine_settings, encoder=encoder)
+    damage(index / mf.read(index).generation)
     with pytest.raises(IndexCorruptError) as caught:
         engine.answer(QUESTION)
     assert expected in caught.value.message and "--rebuild" in caught.value.message

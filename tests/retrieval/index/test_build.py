@@ -26,6 +26,7 @@ from retrieval.index.vectors import SENTENCES_FILE
 from retrieval.read.readers import source_sidecar
 from retrieval.split.segment import MAX_RUN_ON_CHARS, MAX_SENTENCE_CHARS
 from tests.support.milvus import MilvusServer
+from tests.support.row_files import assert_files_match_store
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -151,6 +152,7 @@ def test_killed_update_leaves_the_last_commit_usable(
     assert report.wrote and report.documents == 125
     assert engine.info().documents == 125  # the open engine follows the update
     assert engine.answer("Which checkpoint did report 7 sentence 3 reach?").answered
+    assert_files_match_store(index)  # the killed writer's rows were cut off
 
 
 def test_update_is_in_place_and_reads_only_changed_files(

@@ -17,11 +17,12 @@ import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from bot import cli
 from retrieval.index import manifest as mf
-from retrieval.index import store
+from retrieval.index import row_files, store
 
 REPO = Path(__file__).resolve().parents[3]
 QUESTION = "Who is Lynn Maalouf?"
@@ -176,21 +177,58 @@ def drop_table(name: str) -> Callable[[Path], None]:
     return damage
 
 
+def row_file(index: Path, name: str) -> Path:
+    return store_file(index).parent / name
+
+
+def cut_row_file(name: str) -> Callable[[Path], None]:
+    """Cut a row file short, as a full disk or a lost write could."""
+
+    def damage(index: Path) -> None:
+        os.truncate(row_file(index, name), row_files.RECORD_BYTES + 3)
+
+    return damage
+
+
+def garble_splits(name: str) -> Callable[[Path], None]:
+    """Every sentence record says its text is longer than its strings (sizes stay right)."""
+
+    def damage(index: Path) -> None:
+        path = row_file(index, name)
+        records = np.fromfile(path, dtype="<i8").reshape(-1, row_files.FIELDS)
+        records[:, 5] = 1 << 40
+        records.tofile(path)
+
+    return damage
+
+
+def garble_strings(name: str) -> Callable[[Path], None]:
+    """Bytes that are not UTF-8 in place of a strings file's text."""
+
+    def damage(index: Path) -> None:
+        path = row_file(index, name)
+        path.write_bytes(b"\xff" * path.stat().st_size)
+
+    return damage
+
+
 @pytest.mark.parametrize(
     "damage",
     [
         drop_table("sentences_fts"),
         drop_table("passages_fts"),
         null_column("documents", "first_sentence"),
-        null_column("sentences", "start"),
-        null_column("passages", "first"),
+        cut_row_file("sentences.fields"),
+        garble_splits("sentences.fields"),
+        garble_strings("passages.strings"),
     ],
     ids=[
         "sentences_fts",
         "passages_fts",
         "documents.first_sentence",
-        "sentences.start",
-        "passages.first",
+        "sentences.fields cut",
+        "sentences.fields garbled",
+        "passages.strings garbled",
     ],
 )
 def test_damaged_store_at_answer_time_is_a_message(
@@ -200,6 +238,25 @@ def test_damaged_store_at_answer_time_is_a_message(
     code, printed = run(capsys, "ask", QUESTION, "--index", str(index))
     assert code == cli.EXIT_USAGE
     assert "damaged" in printed and "--rebuild" in printed
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [cut_row_file("passages.fields"), garble_splits("sentences.fields")],
+    ids=["passages.fields cut", "sentences.fields garbled"],
+)
+def test_index_over_damaged_row_files_rebuilds(
+    index: Path,
+    corpus: Path,
+    capsys: pytest.CaptureFixture[str],
+    damage: Callable[[Path], None],
+) -> None:
+    damage(index)
+    code, printed = run(capsys, "index", str(corpus), "--index", str(index))
+    assert code == cli.EXIT_OK
+    assert "rebuilding from scratch: the row files are damaged" in printed
+    code, printed = run(capsys, "ask", QUESTION, "--index", str(index))
+    assert code == cli.EXIT_OK and "[1]" in printed
 
 
 def deep_corpus(root: Path, depth: int) -> Path:
