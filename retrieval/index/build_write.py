@@ -54,6 +54,9 @@ def update_in_place(
     sample: list[str] = []
     try:
         remove_orphans(conn, generation)
+        adopted = row_files.adopt(conn, generation)
+        if adopted:
+            say(f"wrote the row files of {adopted:,} stored rows (once; nothing embedded)")
         reread = current.readers_version != READERS_VERSION
         if reread:
             say(REREAD_MESSAGE)

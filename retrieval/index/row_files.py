@@ -19,8 +19,9 @@ Like the vector files, only the rows a committed transaction counts are valid, a
 writer's tail is cut off by the next writer (:func:`truncate`). A removed document's rows stay
 in the files; the store's ``removed_rows`` table lists their ranges, read once per version.
 A store uses the files when its meta says ``row_files = 1``: that is set when the first rows go
-into an empty store written with its folder, so a store made before them (or one written with
-no folder, as some tests do) is read from SQLite as before.
+into an empty store written with its folder, or by :func:`adopt`, which ``verbatim index`` runs
+on a store made before row files (copying its rows, nothing embedded). Until then, and for a
+store written with no folder (as some tests do), rows are read from SQLite as before.
 """
 
 from __future__ import annotations
@@ -200,6 +201,83 @@ def _append(
         for handle in (strings, fields):
             handle.flush()
             os.fsync(handle.fileno())
+
+
+#: Rows copied at a time when an older store gets its row files.
+ADOPT_CHUNK = 50_000
+
+
+def adopt(conn: sqlite3.Connection, folder: Path) -> int:
+    """Give a store made before row files its files, from its SQLite rows (nothing embedded).
+
+    The files are written and made durable first; one transaction then records the ranges the
+    store has no rows for (removed documents) and turns the files on, so a crash at any moment
+    leaves the store as it was, and the next call starts again. Returns the rows copied.
+    """
+    if enabled(conn):
+        return 0
+    current = store.stats(conn)
+    for kind in KINDS:
+        for path in (fields_path(folder, kind), strings_path(folder, kind)):
+            with path.open("wb") as handle:
+                os.fsync(handle.fileno())
+    gaps: list[tuple[Kind, int, int]] = []
+    copied = 0
+    for kind, rows in _counts(current):
+        copied += _copy_rows(conn, folder, kind, rows, gaps)
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        conn.execute("DELETE FROM removed_rows")
+        for kind, first, count in gaps:
+            note_removed(conn, kind, first, count)
+        store.set_meta(conn, **{META_KEY: 1})
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    return copied
+
+
+def _copy_rows(
+    conn: sqlite3.Connection,
+    folder: Path,
+    kind: Kind,
+    rows: int,
+    gaps: list[tuple[Kind, int, int]],
+) -> int:
+    """Append the store's rows of ``kind`` in position order; a gap gets empty records."""
+    columns = ", ".join((SentenceRow if kind == "sentences" else PassageRow)._fields)
+    cursor = conn.execute(f"SELECT {columns} FROM {kind} WHERE pos < ? ORDER BY pos", (rows,))
+    expected = copied = 0
+    while batch := cursor.fetchmany(ADOPT_CHUNK):
+        sentences: list[SentenceRow] = []
+        passages: list[PassageRow] = []
+        for values in batch:
+            pos = int(values[0])
+            if pos > expected:
+                gaps.append((kind, expected, pos - expected))
+            for gap in range(expected, pos):
+                if kind == "sentences":
+                    sentences.append(SentenceRow(gap, -1, 0, 0, 0, 0, "", ""))
+                else:
+                    passages.append(PassageRow(gap, -1, 0, 0, 0, 0, 0, ""))
+            if kind == "sentences":
+                sentences.append(SentenceRow(*values))
+            else:
+                passages.append(PassageRow(*values))
+            expected = pos + 1
+            copied += 1
+        append(folder, sentences, passages)
+    if rows > expected:
+        gaps.append((kind, expected, rows - expected))
+        empty = range(expected, rows)
+        append(
+            folder,
+            [SentenceRow(p, -1, 0, 0, 0, 0, "", "") for p in empty] if kind == "sentences" else [],
+            [PassageRow(p, -1, 0, 0, 0, 0, 0, "") for p in empty] if kind == "passages" else [],
+        )
+    return copied
 
 
 def note_removed(conn: sqlite3.Connection, kind: Kind, first: int, count: int) -> None:

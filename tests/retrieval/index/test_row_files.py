@@ -11,6 +11,7 @@ import pytest
 from embeddings import Encoder
 from retrieval.config import EngineSettings
 from retrieval.engine import Engine
+from retrieval.index import manifest as mf
 from retrieval.index import row_files, store, store_read
 from retrieval.index.build import build_index
 from retrieval.index.rows import PassageRow, SentenceRow
@@ -100,10 +101,34 @@ def test_a_store_made_before_row_files_is_read_from_sqlite(
         row_files.strings_path(folder, kind).unlink()
     engine = Engine.open(index, engine_settings, encoder=encoder)
     assert engine.answer(QUESTION) == before
-    (corpus / "new.md").write_text("# Pancakes\n\nMix flour, eggs and milk. Fry them in butter.\n")
-    assert build_index(corpus, index, engine_settings, encoder=encoder).added == ("new.md",)
-    assert not row_files.fields_path(folder, "sentences").exists()  # still SQLite only
-    assert engine.answer("How do you make pancakes?").quotes[0].source.id == "new.md"
-    rebuilt = build_index(corpus, index, engine_settings, encoder=encoder, rebuild=True)
-    assert rebuilt.wrote
-    assert_files_match_store(index)  # a rebuild gives it row files
+    assert engine.index.state.rows is None  # read from SQLite
+
+
+def test_an_update_gives_an_older_store_its_row_files_gaps_included(
+    corpus: Path, tmp_path: Path, engine_settings: EngineSettings, encoder: Encoder
+) -> None:
+    index = tmp_path / "index"
+    build_index(corpus, index, engine_settings, encoder=encoder)
+    files = sorted(corpus.glob("*.txt"))
+    files[0].unlink()  # a gap at the start
+    files[-1].unlink()  # and one at the end
+    build_index(corpus, index, engine_settings, encoder=encoder)
+    before = Engine.open(index, engine_settings, encoder=encoder).answer(QUESTION)
+    folder = generation(index)
+    with contextlib.closing(store.connect(folder / store.STORE_FILE)) as conn:
+        conn.execute("DELETE FROM meta WHERE key = ?", (row_files.META_KEY,))
+        conn.execute("DELETE FROM removed_rows")  # as a store made before row files
+    for kind in row_files.KINDS:
+        row_files.fields_path(folder, kind).write_bytes(b"left by a crashed copy")
+    lines: list[str] = []
+    report = build_index(corpus, index, engine_settings, encoder=encoder, log=lines.append)
+    assert not report.added and not report.updated  # nothing embedded
+    assert any("wrote the row files" in line for line in lines)
+    assert mf.read(index).generation == folder.name
+    assert_files_match_store(index)  # the removed documents' rows are absent from both
+    engine = Engine.open(index, engine_settings, encoder=encoder)
+    assert engine.index.state.rows is not None
+    assert engine.answer(QUESTION) == before
+    lines.clear()
+    build_index(corpus, index, engine_settings, encoder=encoder, log=lines.append)
+    assert not any("wrote the row files" in line for line in lines)  # once
