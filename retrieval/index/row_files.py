@@ -336,6 +336,9 @@ class RowFiles:
         (a damaged file raises ValueError rather than giving wrong rows)."""
         at = self._live(kind, positions)
         records = self._fields[kind][at]
+        placeholder = records[:, 0] < 0  # a gap's record (``adopt``): never a live row
+        if placeholder.any():
+            at, records = at[~placeholder], records[~placeholder]
         first, last, split = records[:, 6], records[:, 7], records[:, 5]
         bad = (first < 0) | (last < first) | (last > len(self._strings[kind]))
         if kind == "sentences":
