@@ -32,7 +32,7 @@ import os
 import sqlite3
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
@@ -247,37 +247,27 @@ def _copy_rows(
     gaps: list[tuple[Kind, int, int]],
 ) -> int:
     """Append the store's rows of ``kind`` in position order; a gap gets empty records."""
-    columns = ", ".join((SentenceRow if kind == "sentences" else PassageRow)._fields)
+    row_type: Any = SentenceRow if kind == "sentences" else PassageRow
+    # everything after the position; document -1: never a live row
+    empty = (-1, 0, 0, 0, 0, "", "") if kind == "sentences" else (-1, 0, 0, 0, 0, 0, "")
+    columns = ", ".join(row_type._fields)
     cursor = conn.execute(f"SELECT {columns} FROM {kind} WHERE pos < ? ORDER BY pos", (rows,))
     expected = copied = 0
-    while batch := cursor.fetchmany(ADOPT_CHUNK):
-        sentences: list[SentenceRow] = []
-        passages: list[PassageRow] = []
-        for values in batch:
+    while True:
+        batch = cursor.fetchmany(ADOPT_CHUNK)
+        found: list[Any] = []
+        for values in batch or [(rows,)]:  # at the end, ``rows`` closes the last gap
             pos = int(values[0])
             if pos > expected:
                 gaps.append((kind, expected, pos - expected))
-            for gap in range(expected, pos):
-                if kind == "sentences":
-                    sentences.append(SentenceRow(gap, -1, 0, 0, 0, 0, "", ""))
-                else:
-                    passages.append(PassageRow(gap, -1, 0, 0, 0, 0, 0, ""))
-            if kind == "sentences":
-                sentences.append(SentenceRow(*values))
-            else:
-                passages.append(PassageRow(*values))
+                found.extend(row_type(gap, *empty) for gap in range(expected, pos))
+            if pos < rows:
+                found.append(row_type(*values))
+                copied += 1
             expected = pos + 1
-            copied += 1
-        append(folder, sentences, passages)
-    if rows > expected:
-        gaps.append((kind, expected, rows - expected))
-        empty = range(expected, rows)
-        append(
-            folder,
-            [SentenceRow(p, -1, 0, 0, 0, 0, "", "") for p in empty] if kind == "sentences" else [],
-            [PassageRow(p, -1, 0, 0, 0, 0, 0, "") for p in empty] if kind == "passages" else [],
-        )
-    return copied
+        append(folder, found if kind == "sentences" else [], found if kind == "passages" else [])
+        if not batch:
+            return copied
 
 
 def note_removed(conn: sqlite3.Connection, kind: Kind, first: int, count: int) -> None:
