@@ -65,6 +65,11 @@ DEFAULT_BACKEND = "onnx-int8"
 #: How questions are encoded: ``lean``, the question model where the backend has one
 #: (``onnx-int8``), else the documents' model; ``same``, always the documents' model.
 QUESTION_MODELS = ("lean", "same")
+#: Intra-op threads of the question model. One question is some 600 small operators: a second
+#: thread took 0.2 ms off its 2.2 (2 cores, AMD EPYC), and answering needs the other core
+#: meanwhile (``retrieval.answer.meanwhile``); a spinning second thread would also hold a core
+#: for some 45 ms after each question.
+QUESTION_THREADS = 1
 #: Query vectors remembered by ``encode_one`` (1.5 KB each).
 QUERY_CACHE = 1024
 #: The fewest tokens ``max_tokens`` may ask for: the start and end markers.
@@ -113,9 +118,11 @@ class Encoder:
         spin: bool = True,
         questions: str = "lean",
     ) -> None:
-        """``threads``: ONNX Runtime's intra-op threads (default: every core this process may
-        use); one process among several on a machine (a Ray actor) wants fewer, and no
-        ``spin`` (threads waiting busily between operators, VERBATIM_ENCODER_SPIN).
+        """``threads``: ONNX Runtime's intra-op threads of the documents' model (default: every
+        core this process may use; the lean question model always runs on
+        ``QUESTION_THREADS``); one process among several on a machine (a Ray actor) wants
+        fewer, and no ``spin`` (threads waiting busily between operators,
+        VERBATIM_ENCODER_SPIN).
         ``questions``: one of :data:`QUESTION_MODELS` (VERBATIM_ENCODER_QUESTIONS)."""
         if not model or not model.strip():
             raise EncoderError("No embedding model given: set VERBATIM_MODEL to a name or a path.")
@@ -213,7 +220,7 @@ class Encoder:
     def _load_questions(self, _path: str) -> _Backend:
         from embeddings.onnx_export import prepare_questions
 
-        return self._load_onnx(prepare_questions(self.model_name))
+        return self._load_onnx(prepare_questions(self.model_name), threads=QUESTION_THREADS)
 
     def _identity(self, path: str, impl: _Backend) -> ModelIdentity:
         return ModelIdentity(
@@ -228,8 +235,9 @@ class Encoder:
 
         return TorchEncoder(path, self.model_name, batch_size=self.batch_size, device=self.device)
 
-    def _load_onnx(self, onnx_file: Path | None = None) -> _Backend:
-        """The ONNX backend on ``onnx_file`` (default: the backend's own file)."""
+    def _load_onnx(self, onnx_file: Path | None = None, threads: int | None = None) -> _Backend:
+        """The ONNX backend on ``onnx_file`` (default: the backend's own file), on ``threads``
+        intra-op threads (default: the encoder's)."""
         from embeddings.model_files import model_folder, read_model_config
         from embeddings.onnx_backend import OnnxEncoder
         from embeddings.onnx_export import prepare
@@ -239,7 +247,7 @@ class Encoder:
             onnx_file or prepare(self.model_name, self.backend),
             config,
             batch_size=self.batch_size,
-            threads=self.threads,
+            threads=threads or self.threads,
             spin=self.spin,
             run_lock=self._run_lock,
         )

@@ -88,6 +88,11 @@ class OnnxEncoder:
         return self.config.dimension
 
     @property
+    def threads(self) -> int:
+        """The session's intra-op threads (the calling one included)."""
+        return int(self._session.get_session_options().intra_op_num_threads)
+
+    @property
     def spinning(self) -> bool:
         """Whether the session's intra-op threads spin between operators."""
         options = self._session.get_session_options()

@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from contextlib import ExitStack
 
 import numpy as np
 
+from retrieval.answer.meanwhile import meanwhile
 from retrieval.answer.quotes import LEARNED_RELATIVE_FLOOR, RELATIVE_FLOOR, choose
 from retrieval.config import Retriever
 from retrieval.index.view import IndexView, OpenIndex
 from retrieval.search.answer_type import expected_type, holds, question_words
 from retrieval.search.candidates import search
+from retrieval.search.features import lexical_side
 from retrieval.search.followup import in_context, leans_on
 from retrieval.search.query import prepare
 from retrieval.search.ranker import Ranker, default_ranker
@@ -57,9 +60,12 @@ def answer(
     if leaning and context is not None:
         prepared = in_context(prepared, context)
     hybrid = retriever in ("hybrid", "hand")
-    with index.reader() as reader:
+    with ExitStack() as stack:
+        reader = stack.enter_context(index.reader())
         if retriever != "dense":  # a store that reads over the network reads them meanwhile
             reader.read_ahead(prepared.looked_up)
+        # the question's words are looked up on another core while it is encoded
+        lexical = stack.enter_context(meanwhile(lexical_side, reader, prepared)) if hybrid else None
         query_vector = index.encoder.encode_one(prepared.text)
         context_vector = (
             index.encoder.encode_one(prepared.context_text) if prepared.context_text else None
@@ -72,6 +78,7 @@ def answer(
             retriever,
             context_vector=context_vector,
             ranker=ranker,
+            lexical=lexical.result() if lexical is not None else None,
         )
         quotes = choose(
             reader,

@@ -20,7 +20,7 @@ import numpy as np
 
 from retrieval.config import Retriever
 from retrieval.index.view import IndexView
-from retrieval.search.features import DENSE_SENTENCES, LEXICAL_SENTENCES, gather
+from retrieval.search.features import DENSE_SENTENCES, LEXICAL_SENTENCES, Lexical, gather
 from retrieval.search.query import Prepared
 from retrieval.search.ranker import Ranker, default_ranker
 
@@ -56,6 +56,7 @@ def search(
     *,
     context_vector: np.ndarray | None = None,
     ranker: Ranker | None = None,
+    lexical: Lexical | None = None,
 ) -> Ranked:
     """Candidate sentences for a question, best first.
 
@@ -63,10 +64,10 @@ def search(
     (``prepared.context_text``): it places the answer, ``query_vector`` picks the sentence.
     The baselines, which have one vector, use it instead of ``query_vector``. ``ranker``
     replaces the shipped model (the harness scores each article with a model that never saw
-    it).
+    it). ``lexical``: the question's ``lexical_side``, found meanwhile (hybrid and hand).
     """
     if retriever in ("hybrid", "hand"):
-        found = gather(reader, prepared, query_vector, context_vector)
+        found = gather(reader, prepared, query_vector, context_vector, lexical)
         if not len(found):
             return Ranked([])
         relevance = None

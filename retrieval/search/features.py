@@ -22,6 +22,7 @@ import itertools
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 import numpy as np
 
@@ -166,33 +167,59 @@ def _missing_idf(found: np.ndarray, weights: np.ndarray) -> np.ndarray:
     return ((1.0 - found) * weights[None, :]).max(axis=1)
 
 
+class Lexical(NamedTuple):
+    """What a question's words find, before its vectors are needed (:func:`lexical_side`)."""
+
+    terms: QueryTerms
+    #: The lexical candidate search's sentences and passages, best first.
+    sentences: list[int]
+    passages: list[int]
+
+
+def lexical_side(reader: IndexView, prepared: Prepared) -> Lexical:
+    """The question's terms with their statistics, and the lexical candidate search.
+
+    None of it needs the question's vectors: answering runs it in a second thread while the
+    question is encoded (``retrieval.answer.answering``), and :func:`gather` takes the result.
+    """
+    asked = prepared.terms + prepared.carried
+    terms = query_terms(reader, asked + prepared.focus, dict(prepared.forms))
+    wanted = selective(terms, asked + terms.other_forms)
+    return Lexical(
+        terms,
+        matching(reader, terms, wanted, "sentences", LEXICAL_SENTENCES),
+        matching(reader, terms, wanted, "passages", LEXICAL_PASSAGES),
+    )
+
+
 def gather(
     reader: IndexView,
     prepared: Prepared,
     query_vector: np.ndarray,
     context_vector: np.ndarray | None = None,
+    lexical: Lexical | None = None,
 ) -> Candidates:
     """The candidate sentences of a question with their features (``FEATURES``), by position.
 
     ``context_vector`` encodes a follow-up with the question it leans on: it places the
-    answer (passages), while ``query_vector`` picks the sentence.
+    answer (passages), while ``query_vector`` picks the sentence. ``lexical`` is
+    :func:`lexical_side` of the same question and reader, when the caller has it already.
     """
     place_vector = query_vector if context_vector is None else context_vector
     asked = prepared.terms + prepared.carried
-    terms = query_terms(reader, asked + prepared.focus, dict(prepared.forms))
-    wanted = selective(terms, asked + terms.other_forms)
+    if lexical is None:
+        lexical = lexical_side(reader, prepared)
+    terms, lexical_hits, passage_lexical_hits = lexical
     own = bool(prepared.terms)
     picking_vector = query_vector if own else place_vector
     dense_hits = [p for p, _ in reader.dense("sentences", picking_vector, DENSE_SENTENCES)]
     positions: set[int] = set(dense_hits)
     if place_vector is not picking_vector:
         positions.update(p for p, _ in reader.dense("sentences", place_vector, DENSE_SENTENCES))
-    lexical_hits = matching(reader, terms, wanted, "sentences", LEXICAL_SENTENCES)
     positions.update(lexical_hits)
     answered = answered_positions(reader, prepared)
     positions.update(around(answered))
     passage_dense_hits = [p for p, _ in reader.dense("passages", place_vector, DENSE_PASSAGES)]
-    passage_lexical_hits = matching(reader, terms, wanted, "passages", LEXICAL_PASSAGES)
     for row in reader.passages(sorted({*passage_dense_hits, *passage_lexical_hits})).values():
         if row is not None:
             positions.update(range(row.first, row.last + 1))

@@ -20,7 +20,8 @@ from embeddings import (
     EncoderError,
     model_fingerprint,
 )
-from embeddings.onnx_backend import OnnxEncoder
+from embeddings.encoder import QUESTION_THREADS
+from embeddings.onnx_backend import OnnxEncoder, usable_cores
 
 ROOT = Path(__file__).resolve().parents[2]
 #: Cosine the int8 encoder must keep to the float32 sentence-transformers model.
@@ -334,6 +335,17 @@ def test_answering_loads_the_question_model_alone_and_building_never_loads_it() 
     assert building._questions_loaded is None
     same = Encoder(DEFAULT_MODEL, questions="same").load(questions=True)
     assert same._questions_loaded is None and same._loaded is not None
+
+
+def test_the_question_model_runs_on_one_thread_and_the_documents_on_every_core() -> None:
+    """A question leaves the other core to the lookups answering does meanwhile."""
+    assert _question_backend(Encoder(DEFAULT_MODEL)).threads == QUESTION_THREADS == 1
+    assert _onnx_backend(Encoder(DEFAULT_MODEL)).threads == usable_cores()
+    assert _question_backend(Encoder(DEFAULT_MODEL, threads=2)).threads == 1
+    assert _onnx_backend(Encoder(DEFAULT_MODEL, threads=2)).threads == 2
+    # without a model of their own, questions run on the documents' session
+    same = Encoder(DEFAULT_MODEL, questions="same", threads=2)
+    assert _question_backend(same) is _onnx_backend(same)
 
 
 def test_the_question_model_gives_the_documents_space(encoder: Encoder) -> None:

@@ -162,6 +162,42 @@ def test_apply_threshold_is_the_rule_answer_applies(seeds_engine: Engine) -> Non
             assert apply_threshold(raw, threshold) == direct
 
 
+@pytest.mark.parametrize("retriever", ["hybrid", "hand"])
+def test_the_question_s_words_are_looked_up_in_another_thread_with_the_same_answers(
+    seeds_engine: Engine, monkeypatch: pytest.MonkeyPatch, retriever: str
+) -> None:
+    """While the question is encoded, its terms and lexical candidates are found in a second
+    thread (``retrieval.answer.meanwhile``); the answers are those found in one thread."""
+    import threading
+
+    from retrieval.answer import answering
+    from retrieval.search import features
+
+    threads: list[str] = []
+
+    def recording(*args: object) -> features.Lexical:
+        threads.append(threading.current_thread().name)
+        return features.lexical_side(*args)  # type: ignore[arg-type]
+
+    questions = [q["question"] for q in _questions("seeds_questions.jsonl")[::4]]
+    monkeypatch.setattr(answering, "lexical_side", recording)
+    meanwhile = [seeds_engine.answer(q, retriever=retriever) for q in questions]  # type: ignore[arg-type]
+    assert len(threads) == len(questions)
+    assert threading.current_thread().name not in threads
+    assert all(name.startswith("verbatim-meanwhile") for name in threads)
+
+    def inline(work: object, *args: object) -> object:
+        from contextlib import nullcontext
+
+        return nullcontext(None)  # no future: gather finds the terms itself
+
+    monkeypatch.setattr(answering, "meanwhile", inline)
+    monkeypatch.setattr(answering, "lexical_side", None)
+    seeds_engine.index.encoder._queries.clear()
+    assert [seeds_engine.answer(q, retriever=retriever) for q in questions] == meanwhile  # type: ignore[arg-type]
+    assert len(threads) == len(questions)
+
+
 def test_context_is_verbatim_and_surrounds_the_quote(seeds_engine: Engine) -> None:
     quote = seeds_engine.answer("Who is Lynn Maalouf?").quotes[0]
     context = seeds_engine.context(quote.source.id, quote.start, quote.end, window=2)
