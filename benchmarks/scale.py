@@ -90,6 +90,9 @@ class StandinEncoder:
     def encode_one(self, text: str):
         return self._real.encode_one(text)
 
+    def remembers(self, text: str) -> bool:
+        return self._real.remembers(text)
+
 
 def _base_vectors(work: Path) -> Path:
     """Real vectors of real sentences, the material stand-in vectors are mixed from."""

@@ -289,6 +289,11 @@ class Encoder:
         a ``(dimension,)`` unit vector."""
         return self._ensure_questions().backend.encode([text])[0]
 
+    def remembers(self, text: str) -> bool:
+        """Whether :meth:`encode_one` has ``text``'s vector at hand (nothing to encode)."""
+        with self._query_lock:
+            return text in self._queries
+
     def encode_one(self, text: str) -> np.ndarray:
         """Encode a single query: a ``(dimension,)`` unit vector (read-only).
 

@@ -57,6 +57,11 @@ class Prepared:
     language: Language = ENGLISH
 
     @property
+    def encoded(self) -> tuple[str, ...]:
+        """The texts answering encodes: the question, and its context where it leans on one."""
+        return (self.text, self.context_text) if self.context_text else (self.text,)
+
+    @property
     def looked_up(self) -> tuple[str, ...]:
         """Every word a search of this question looks up by term (``read_ahead``'s)."""
         others = (f for _, fs in self.forms for f in fs)

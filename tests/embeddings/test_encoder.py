@@ -310,6 +310,14 @@ def test_a_repeated_query_is_remembered_and_cannot_be_changed(
     assert calls[-1] == [question]
 
 
+def test_remembers_says_whether_a_question_s_vector_is_at_hand(encoder: Encoder) -> None:
+    text = "Which question has nobody asked this encoder before?"
+    assert not encoder.remembers(text)
+    encoder.encode_one(text)
+    assert encoder.remembers(text)
+    assert not encoder.remembers(text + " ")
+
+
 def _question_backend(encoder: Encoder) -> OnnxEncoder:
     """The ONNX Runtime encoder that ``encoder.encode_one`` runs."""
     backend = encoder.load(questions=True)._ensure_questions().backend
