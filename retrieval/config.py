@@ -52,8 +52,9 @@ class EngineSettings(BaseModel):
     )
     encoder_spin: bool = Field(
         True,
-        description="ONNX Runtime's threads spin between operators (a question 1 ms quicker); "
-        "off: they sleep at once, for a machine shared with busier work",
+        description="the documents' model's ONNX Runtime threads spin between operators "
+        "(under VERBATIM_ENCODER_QUESTIONS=same a question 1 ms quicker; the lean question model "
+        "runs on one thread); off: they sleep at once, for a machine shared with busier work",
     )
     encoder_questions: QuestionModel = Field(
         "lean",
