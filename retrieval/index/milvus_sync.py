@@ -45,16 +45,16 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from retrieval.config import EngineSettings
 from retrieval.index import manifest as mf
+from retrieval.index import milvus_rows, store
 from retrieval.index import milvus_schema as ms
-from retrieval.index import store, vectors
-from retrieval.split.language import Language, language_of
+from retrieval.split.language import language_of
 
 Log = Callable[[str], None]
 #: ``meta`` is read at the newest state on a cluster (see ``milvus_consistency``).
@@ -63,10 +63,6 @@ META_CONSISTENCY = "Strong"
 #: than any answer that may have read the previous version (milliseconds, plus the
 #: ``milvus_view.META_REUSE_SECONDS`` a ``meta`` read is reused).
 RETIRED_GRACE_SECONDS = 60.0
-
-
-def document_key(idx: int, first_sentence: int, first_passage: int) -> str:
-    return f"{idx}:{first_sentence}:{first_passage}"
 
 
 def read_meta(client: Any, prefix: str, *, known: bool = False) -> dict[str, Any] | None:
@@ -181,10 +177,10 @@ def _sync(client: Any, index_dir: Path, settings: EngineSettings, say: Log) -> N
         new = version + 1
         say(f"Milvus: adding {len(added)} documents, removing {len(removed)}")
         language = language_of(manifest.language)
-        touched |= _write_documents(
+        touched |= milvus_rows.write_documents(
             client, names, conn, generation, current, dim, added, new, language
         )
-        _write_term_df(client, names["term_df"], conn, sorted(touched), new)
+        milvus_rows.write_term_df(client, names["term_df"], conn, sorted(touched), new)
         for collection in names.values():
             client.flush(collection)
         conn.execute("COMMIT")
@@ -315,7 +311,7 @@ def _embedded_documents(conn: sqlite3.Connection) -> dict[str, dict[str, Any]]:
     found: dict[str, dict[str, Any]] = {}
     for row in conn.execute(f"SELECT {_DOC_COLUMNS} FROM documents"):
         idx, doc_id, title, date, url, chars, s0, ns, p0, np_, pages = row
-        found[document_key(idx, s0, p0)] = {
+        found[milvus_rows.document_key(idx, s0, p0)] = {
             "idx": idx,
             "id": doc_id,
             "title": title,
@@ -345,185 +341,6 @@ def _removed_terms(client: Any, names: dict[str, str], removed: list[dict]) -> s
             for row in rows:
                 terms.update(ms.unpack(row["terms"]).split())
     return terms
-
-
-def _insert(client: Any, collection: str, rows: Iterable[dict[str, Any]]) -> None:
-    batch: list[dict[str, Any]] = []
-    for row in rows:
-        batch.append(row)
-        if len(batch) == ms.INSERT_CHUNK:
-            client.upsert(collection, batch)
-            batch = []
-    if batch:
-        client.upsert(collection, batch)
-
-
-def _write_documents(
-    client: Any,
-    names: dict[str, str],
-    conn: sqlite3.Connection,
-    generation: Path,
-    current: Any,
-    dim: int,
-    documents: Sequence[dict[str, Any]],
-    new: int,
-    language: Language,
-) -> set[str]:
-    """Write ``documents`` with all their rows; returns the stored terms they hold.
-
-    ``language`` is the index's: posting lists hold the tokens its full-text tables hold.
-    """
-    s_vectors = vectors.open_rows(generation / vectors.SENTENCES_FILE, current.sentence_rows, dim)
-    p_vectors = vectors.open_rows(generation / vectors.PASSAGES_FILE, current.passage_rows, dim)
-    tokenizer = ms.Tokenizer(language)
-    terms: set[str] = set()
-    for doc in documents:
-        key = document_key(doc["idx"], doc["first_sentence"], doc["first_passage"])
-        s0, p0 = doc["first_sentence"], doc["first_passage"]
-        sentences = conn.execute(
-            "SELECT pos, doc, ordinal, passage, start, end, text, terms FROM sentences "
-            "WHERE pos BETWEEN ? AND ? ORDER BY pos",
-            (s0, s0 + doc["sentence_count"] - 1),
-        ).fetchall()
-        passages = conn.execute(
-            "SELECT pos, doc, ordinal, start, end, first, last, terms FROM passages "
-            "WHERE pos BETWEEN ? AND ? ORDER BY pos",
-            (p0, p0 + doc["passage_count"] - 1),
-        ).fetchall()
-        (text,) = conn.execute("SELECT text FROM documents WHERE idx = ?", (doc["idx"],)).fetchone()
-        _insert(client, names["sentences"], _sentence_rows(sentences, s_vectors))
-        _insert(client, names["passages"], _passage_rows(passages, p_vectors))
-        for row in sentences:
-            terms.update(row[7].split())
-        for row in passages:
-            terms.update(row[7].split())
-        body = {k: v for k, v in doc.items() if k not in ("idx", "id")}
-        _insert(
-            client,
-            names["documents"],
-            [
-                {
-                    "key": key,
-                    "idx": doc["idx"],
-                    "id": doc["id"],
-                    "body": json.dumps(body),
-                    "added": new,
-                    "_unused": ms.UNUSED_VECTOR,
-                }
-            ],
-        )
-        _insert(client, names["doc_text"], _text_rows(key, str(text), new))
-        postings = [
-            ("s", tokenizer.tokens((int(r[0]), str(r[6])) for r in sentences)),
-            ("p", tokenizer.tokens((int(r[0]), str(text)[r[3] : r[4]]) for r in passages)),
-        ]
-        _insert(client, names["postings"], _posting_rows(key, postings, new))
-        acronyms = conn.execute(
-            "SELECT acronym, key, term FROM acronyms WHERE doc = ?", (doc["idx"],)
-        ).fetchall()
-        _insert(
-            client,
-            names["acronyms"],
-            [
-                {
-                    "key": f"{key}|{i}",
-                    "dockey": key,
-                    "acronym": acronym,
-                    "akey": akey,
-                    "term": term,
-                    "added": new,
-                    "_unused": ms.UNUSED_VECTOR,
-                }
-                for i, (acronym, akey, term) in enumerate(acronyms)
-            ],
-        )
-    return terms
-
-
-def _sentence_rows(rows: list[tuple], matrix: Any) -> Iterable[dict[str, Any]]:
-    for pos, doc, ordinal, passage, start, end, text, terms in rows:
-        yield {
-            "pos": pos,
-            "doc": doc,
-            "ordinal": ordinal,
-            "passage": passage,
-            "start": start,
-            "end": end,
-            "text": ms.pack(text),
-            "terms": ms.pack(terms),
-            "vector": matrix[pos].tolist(),
-        }
-
-
-def _passage_rows(rows: list[tuple], matrix: Any) -> Iterable[dict[str, Any]]:
-    for pos, doc, ordinal, start, end, first, last, terms in rows:
-        yield {
-            "pos": pos,
-            "doc": doc,
-            "ordinal": ordinal,
-            "start": start,
-            "end": end,
-            "first": first,
-            "last": last,
-            "terms": ms.pack(terms),
-            "vector": matrix[pos].tolist(),
-        }
-
-
-def _text_rows(key: str, text: str, new: int) -> Iterable[dict[str, Any]]:
-    for chunk, at in enumerate(range(0, max(len(text), 1), ms.TEXT_CHUNK_CHARS)):
-        yield {
-            "key": f"{key}#{chunk}",
-            "dockey": key,
-            "chunk": chunk,
-            "text": text[at : at + ms.TEXT_CHUNK_CHARS],
-            "added": new,
-            "_unused": ms.UNUSED_VECTOR,
-        }
-
-
-def _posting_rows(
-    key: str, postings: list[tuple[str, dict[str, list[int]]]], new: int
-) -> Iterable[dict[str, Any]]:
-    for kind, tokens in postings:
-        for token, positions in tokens.items():
-            for chunk, at in enumerate(range(0, len(positions), ms.POSTING_CHUNK)):
-                yield {
-                    "key": f"{kind}|{key}|{token}|{chunk}",
-                    "token": f"{kind}:{token}",
-                    "dockey": key,
-                    "positions": positions[at : at + ms.POSTING_CHUNK],
-                    "added": new,
-                    "_unused": ms.UNUSED_VECTOR,
-                }
-
-
-def _write_term_df(
-    client: Any, collection: str, conn: sqlite3.Connection, terms: list[str], new: int
-) -> None:
-    """A frequency row ``(term, new)`` for each of ``terms`` (0, 0 for one no longer held)."""
-    df = {t: (0, 0) for t in terms}
-    for chunk in ms.chunks(terms, store.IN_CHUNK):
-        marks = ",".join("?" * len(chunk))
-        for term, s, p in conn.execute(
-            f"SELECT term, sentences, passages FROM term_df WHERE term IN ({marks})", chunk
-        ):
-            df[str(term)] = (int(s), int(p))
-    _insert(
-        client,
-        collection,
-        (
-            {
-                "key": f"{term}|{new}",
-                "term": term,
-                "sentences": s,
-                "passages": p,
-                "added": new,
-                "_unused": ms.UNUSED_VECTOR,
-            }
-            for term, (s, p) in df.items()
-        ),
-    )
 
 
 def _delete_retired(client: Any, names: dict[str, str], entries: list[dict[str, Any]]) -> None:

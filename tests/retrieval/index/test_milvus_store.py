@@ -412,8 +412,9 @@ def test_a_removed_documents_rows_outlast_the_readers_of_the_version_before(
 
     from retrieval.index import milvus_sync
     from retrieval.index.milvus_reader import MilvusReader
+    from retrieval.index.milvus_rows import document_key
     from retrieval.index.milvus_schema import quoted
-    from retrieval.index.milvus_sync import document_key, read_meta
+    from retrieval.index.milvus_sync import read_meta
 
     corpus = tmp_path / "corpus"
     shutil.copytree(SEEDS, corpus)
