@@ -35,7 +35,7 @@ import sys
 import time
 from pathlib import Path
 
-from benchmarks.page_cache import index_files, read_through
+from benchmarks.page_cache import index_files, read_through, resident_share
 
 REPO = Path(__file__).resolve().parents[1]
 SQUAD = REPO.parent / "shared" / "data" / "squad-v2.0-dev.json"
@@ -127,8 +127,6 @@ def phase_build(corpus: Path, index: Path, standin: Path | None) -> dict[str, fl
 
 
 def phase_answer(index: Path) -> dict[str, float]:
-    from benchmarks.page_cache import index_files, resident_share
-
     cached = resident_share(index_files(index))
     import_start = time.perf_counter()
     from retrieval.engine import Engine
